@@ -1,0 +1,1 @@
+//! The rules of SPEC §2–§5, each a small pure function citing its id.

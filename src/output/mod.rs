@@ -1,0 +1,133 @@
+//! Writers. Everything a run writes goes through [`OutputDir`]: each file is written to a temporary name
+//! beside its final one and only renamed into place when the whole run has succeeded, so a failed run
+//! leaves no half-written file (SPEC §6).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A set of output files written under temporary names and renamed into place by [`OutputDir::commit`].
+/// Dropping it without committing removes the temporary files.
+pub struct OutputDir {
+    dir: PathBuf,
+    pending: Vec<(PathBuf, PathBuf)>,
+}
+
+impl OutputDir {
+    /// Creates the folder (and its parents) if needed.
+    pub fn create(dir: &Path) -> io::Result<OutputDir> {
+        fs::create_dir_all(dir)?;
+        Ok(OutputDir {
+            dir: dir.to_path_buf(),
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `name` (a path relative to the folder; subfolders are created) through `write`, to a
+    /// temporary file that [`commit`](Self::commit) renames into place. `private` files (holding person
+    /// numbers) are readable by the owner only.
+    pub fn write_file<F>(&mut self, name: &str, private: bool, write: F) -> io::Result<()>
+    where
+        F: FnOnce(&mut dyn Write) -> io::Result<()>,
+    {
+        let target = self.dir.join(name);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let file_name = target.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = target.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+        let file = open_new(&tmp, private)?;
+        // Register before writing so that a failure below still removes the temporary file on drop.
+        self.pending.push((tmp, target));
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    }
+
+    /// Convenience for small files held in memory.
+    pub fn write_bytes(&mut self, name: &str, private: bool, bytes: &[u8]) -> io::Result<()> {
+        self.write_file(name, private, |w| w.write_all(bytes))
+    }
+
+    /// Renames every written file into place.
+    pub fn commit(mut self) -> io::Result<()> {
+        for (tmp, target) in std::mem::take(&mut self.pending) {
+            fs::rename(&tmp, &target)?;
+        }
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.pending {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+fn open_new(path: &Path, private: bool) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    opts.open(path)
+}
+
+/// A CSV writer with the project's output conventions: `,` delimiter, `\n` line ends, quoting as needed.
+pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .delimiter(b',')
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_renames_and_drop_cleans_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let mut out = OutputDir::create(tmp.path()).unwrap();
+            out.write_bytes("a.csv", false, b"x\n").unwrap();
+            assert!(
+                !tmp.path().join("a.csv").exists(),
+                "not visible before commit"
+            );
+        }
+        assert_eq!(
+            fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "dropped without commit leaves nothing"
+        );
+        let mut out = OutputDir::create(tmp.path()).unwrap();
+        out.write_bytes("sub/a.csv", true, b"x\n").unwrap();
+        out.commit().unwrap();
+        assert_eq!(fs::read(tmp.path().join("sub/a.csv")).unwrap(), b"x\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(tmp.path().join("sub/a.csv"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
