@@ -30,6 +30,22 @@ pub struct Args {
     /// Write payment files even when a rate used is not `vedtatt` (T-5).
     #[arg(long)]
     pub allow_unadopted_rates: bool,
+    /// Also write one folder per municipality holding only its own basis (kommuner/KNR/).
+    #[arg(long)]
+    pub split_kommuner: bool,
+    /// IMDi's debit account (BBAN, 11 digits) for the payment file; or set it in --config.
+    #[arg(long, value_name = "KONTONR")]
+    pub debtor_account: Option<String>,
+    /// Configuration file for payment settings (debtor account, …).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Creation time stamped in the payment file (ISO 8601); default the basis date at 00:00, so reruns
+    /// are byte-identical.
+    #[arg(long, value_name = "DATETIME")]
+    pub created: Option<String>,
+    /// Overwrite an existing output folder that already holds a termin.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
