@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod domain;
+pub mod generate;
 pub mod input;
 pub mod output;
 

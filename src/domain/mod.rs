@@ -3,6 +3,7 @@
 
 pub mod avvik;
 pub mod basis;
+pub mod engine;
 pub mod ids;
 pub mod kommune;
 pub mod ledger;

@@ -88,6 +88,14 @@ fn open_new(path: &Path, private: bool) -> io::Result<File> {
     opts.open(path)
 }
 
+pub mod basis;
+pub mod manifest;
+pub mod pain001;
+pub mod payment;
+pub mod split;
+pub mod vedtak;
+pub mod xlsx;
+
 /// A CSV writer with the project's output conventions: `,` delimiter, `\n` line ends, quoting as needed.
 pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
