@@ -793,7 +793,7 @@ impl<'a> Engine<'a> {
             }
         }
         // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar).
-        lines.sort_by(|a, b| a.key.cmp(&b.key));
+        lines.sort_by_key(|l| l.key);
         let kommuner_out = sum_kommuner(&lines, kommuner);
         let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &kommuner_out);
         Ok(TerminResult {
@@ -967,6 +967,6 @@ pub fn new_ledger(
                 origin: String::new(),
             }),
     );
-    out.sort_by(|a, b| (a.key, a.termin).cmp(&(b.key, b.termin)));
+    out.sort_by_key(|l| (l.key, l.termin));
     out
 }

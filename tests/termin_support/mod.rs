@@ -36,7 +36,7 @@ pub fn fnr(birth: &str, n: usize) -> Fnr {
     let yy = b.format("%y").to_string();
     let dd = b.format("%d").to_string();
     let mm: u32 = b.format("%m").to_string().parse::<u32>().unwrap() + 80;
-    let range: Vec<u16> = if b.format("%Y").to_string() < "2000".to_string() {
+    let range: Vec<u16> = if chrono::Datelike::year(&b) < 2000 {
         (100..500).collect()
     } else {
         (500..1000).collect()
