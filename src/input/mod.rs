@@ -6,6 +6,10 @@
 //! file's SHA-256 for the manifest. A bad row never stops the load; only a table that cannot be read
 //! at all (missing file, missing required column, not CSV/xlsx, …) is an [`InputError`].
 
+pub mod check;
+pub mod table;
+pub mod values;
+
 use crate::domain::avvik::Avvik;
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::LedgerLine;
