@@ -246,7 +246,7 @@ impl<'f> RowCheck<'f> {
     pub fn boolean(&mut self, col: &str, c: &Cell, default: bool) -> bool {
         match cell_bool(c) {
             Ok(v) => v.unwrap_or(default),
-            Err(()) => {
+            Err(_) => {
                 self.reject(
                     Some(col),
                     "ugyldig_ja_nei",

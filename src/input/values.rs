@@ -122,9 +122,13 @@ pub fn cell_amount(c: &Cell) -> Option<Decimal> {
     }
 }
 
+/// A value that is not one of the boolean spellings of SPEC §1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotABool;
+
 /// `ja/nei`, `j/n`, `true/false`, `1/0`, `x`/empty (SPEC §1.1), case-insensitive. Empty is `None` (the
 /// caller applies the column's default).
-pub fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
+pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -132,11 +136,11 @@ pub fn parse_bool(s: &str) -> Result<Option<bool>, ()> {
     match s.to_ascii_lowercase().as_str() {
         "ja" | "j" | "true" | "1" | "x" => Ok(Some(true)),
         "nei" | "n" | "false" | "0" => Ok(Some(false)),
-        _ => Err(()),
+        _ => Err(NotABool),
     }
 }
 
-pub fn cell_bool(c: &Cell) -> Result<Option<bool>, ()> {
+pub fn cell_bool(c: &Cell) -> Result<Option<bool>, NotABool> {
     match c {
         Cell::Empty => Ok(None),
         Cell::Bool(b) => Ok(Some(*b)),
@@ -145,7 +149,7 @@ pub fn cell_bool(c: &Cell) -> Result<Option<bool>, ()> {
         Cell::Float(f) if *f == 1.0 => Ok(Some(true)),
         Cell::Float(f) if *f == 0.0 => Ok(Some(false)),
         Cell::Text(s) => parse_bool(s),
-        _ => Err(()),
+        _ => Err(NotABool),
     }
 }
 
@@ -230,10 +234,10 @@ mod tests {
             assert_eq!(parse_bool(f), Ok(Some(false)), "{f}");
         }
         assert_eq!(parse_bool("  "), Ok(None));
-        assert_eq!(parse_bool("kanskje"), Err(()));
+        assert_eq!(parse_bool("kanskje"), Err(NotABool));
         assert_eq!(cell_bool(&Cell::Bool(true)), Ok(Some(true)));
         assert_eq!(cell_bool(&Cell::Int(0)), Ok(Some(false)));
-        assert_eq!(cell_bool(&Cell::Int(2)), Err(()));
+        assert_eq!(cell_bool(&Cell::Int(2)), Err(NotABool));
     }
 
     #[test]
