@@ -17,9 +17,12 @@ use calamine::{Data, Range, Reader, Sheets};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 /// A record longer than this is refused: a CSV table of this project never has one, and a file that does is
 /// not a table (or has an unclosed quote that swallowed the rest of the file).
@@ -152,6 +155,7 @@ impl<'r> Row<'r> {
 enum Source {
     Csv {
         reader: csv::Reader<Box<dyn Read>>,
+        lines: Rc<RefCell<LineIndex>>,
     },
     Sheet {
         range: Range<Data>,
@@ -225,7 +229,7 @@ impl Table {
         let width = self.headers.len();
         let mut n = 0u64;
         match &mut self.source {
-            Source::Csv { reader } => {
+            Source::Csv { reader, lines } => {
                 let mut rec = csv::ByteRecord::new();
                 loop {
                     let more = reader
@@ -234,7 +238,8 @@ impl Table {
                     if !more {
                         break;
                     }
-                    let line = rec.position().map(|p| p.line()).unwrap_or(n + 2);
+                    let start = rec.position().map(|p| p.byte()).unwrap_or(0);
+                    let line = lines.borrow_mut().line_at(start);
                     if rec.as_slice().len() > MAX_RECORD_BYTES {
                         return Err(huge(&self.name, line, rec.as_slice().len()));
                     }
@@ -243,11 +248,7 @@ impl Table {
                         continue;
                     }
                     n += 1;
-                    let extra_nonempty = rec
-                        .iter()
-                        .skip(width)
-                        .any(|x| !x.iter().all(u8::is_ascii_whitespace));
-                    let shape = (rec.len() < width || extra_nonempty).then_some((rec.len(), width));
+                    let shape = (rec.len() != width).then_some((rec.len(), width));
                     f(&Row {
                         line,
                         shape,
@@ -454,6 +455,83 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
     }
 }
 
+/// Line numbers of CSV records. The csv crate's own line count is off after CRLF line ends and blank
+/// lines (a record's start byte points at the `\n` of the previous CRLF or at skipped blank lines), so we
+/// count ourselves: [`Tap`] keeps the recently read bytes, and `line_at` walks forward (queries come in
+/// increasing order) counting `\n`, then skips the leading line terminators of the record. Work is linear in
+/// the file size; memory is bounded by the csv reader's read-ahead plus one record.
+#[derive(Default)]
+struct LineIndex {
+    chunks: VecDeque<(u64, Vec<u8>)>,
+    /// Absolute offset of the end of the bytes read so far.
+    end: u64,
+    /// Offset scanned up to, and the number of `\n` before it.
+    pos: u64,
+    newlines: u64,
+}
+
+impl LineIndex {
+    fn push(&mut self, b: &[u8]) {
+        if !b.is_empty() {
+            self.chunks.push_back((self.end, b.to_vec()));
+            self.end += b.len() as u64;
+        }
+    }
+
+    /// The byte at absolute offset `at`, if still held.
+    fn byte(&self, at: u64) -> Option<u8> {
+        let (off, data) = self
+            .chunks
+            .iter()
+            .find(|(off, d)| *off <= at && at < off + d.len() as u64)?;
+        data.get((at - off) as usize).copied()
+    }
+
+    /// 1-based line of the first content byte of a record starting at `start`.
+    fn line_at(&mut self, start: u64) -> u64 {
+        // Drop chunks wholly before the scan position.
+        while let Some((off, d)) = self.chunks.front() {
+            if off + d.len() as u64 <= self.pos.min(start) {
+                self.chunks.pop_front();
+            } else {
+                break;
+            }
+        }
+        for (off, d) in &self.chunks {
+            let lo = self.pos.max(*off);
+            let hi = start.min(off + d.len() as u64);
+            if lo < hi {
+                let slice = &d[(lo - off) as usize..(hi - off) as usize];
+                self.newlines += slice.iter().filter(|b| **b == b'\n').count() as u64;
+            }
+        }
+        self.pos = self.pos.max(start);
+        while let Some(b) = self.byte(self.pos) {
+            match b {
+                b'\n' => self.newlines += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        self.newlines + 1
+    }
+}
+
+/// Passes bytes through and records them in the [`LineIndex`].
+struct Tap<R> {
+    inner: R,
+    lines: Rc<RefCell<LineIndex>>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines.borrow_mut().push(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Decodes Windows-1252 to UTF-8 on the fly, chunk by chunk.
 struct Win1252Reader<R> {
     inner: R,
@@ -513,6 +591,11 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
         })
     };
     let name = display(path);
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
+    let stream: Box<dyn Read> = Box::new(Tap {
+        inner: stream,
+        lines: Rc::clone(&lines),
+    });
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(scan.delimiter)
         .has_headers(false)
@@ -540,7 +623,7 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
         Table {
             name,
             headers,
-            source: Source::Csv { reader },
+            source: Source::Csv { reader, lines },
         },
         InputFile {
             path: display(path),
