@@ -134,6 +134,8 @@ pub struct Engine<'a> {
     /// IT-8: persons per `sak_id`, IT-4 newborns not counted, all accepted rows counted.
     sak_counts: HashMap<&'a str, u32>,
     ledger_by_fnr: HashMap<Fnr, Vec<&'a LedgerLine>>,
+    /// IT-13 month amounts of every rate, computed once per (year, code) instead of once per person.
+    month_amounts: HashMap<(i32, RateCode), [Decimal; 12]>,
 }
 
 fn known(d: Option<NaiveDate>, basis: NaiveDate) -> Option<NaiveDate> {
@@ -171,6 +173,10 @@ impl<'a> Engine<'a> {
             moves,
             sak_counts: HashMap::new(),
             ledger_by_fnr: HashMap::new(),
+            month_amounts: rates
+                .iter()
+                .map(|r| ((r.ar, r.kode), it::it13_month_amounts(r.belop)))
+                .collect(),
         };
         let mut sak_counts: HashMap<&str, u32> = HashMap::new();
         for p in &extract.personer {
@@ -225,16 +231,21 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// IT-7 / EM-2: the rate of the calendar year, with its twelve IT-13 month amounts; a missing rate
+    /// stops the run (SPEC §1.6).
     fn rate(
         &self,
         year: i32,
         kode: RateCode,
         used: &mut Vec<(i32, RateCode)>,
-    ) -> Result<Decimal, MissingRate> {
-        // IT-7 / EM-2: the rate of the calendar year; a missing one stops the run (SPEC §1.6).
+    ) -> Result<(Decimal, &[Decimal; 12]), MissingRate> {
         let r = self.rates.get(year, kode)?;
+        let months = self
+            .month_amounts
+            .get(&(year, kode))
+            .ok_or(MissingRate { year, kode })?;
         used.push((year, kode));
-        Ok(r.belop)
+        Ok((r.belop, months))
     }
 
     /// Applies every rule to one person. `trace` fills the explanatory steps and month tables (explain).
@@ -467,7 +478,7 @@ impl<'a> Engine<'a> {
                     yn(p.enslig_mindrearig), p.fodselsdato, p.fodselsdato.year() + 18, p.sak_id,
                     self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
                 );
-                let sats = self.rate(y, code, &mut a.rates_used)?;
+                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
                 let mut regler = vec!["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"];
                 if newborn_rule {
                     regler.insert(0, "IT-4");
@@ -475,7 +486,7 @@ impl<'a> Engine<'a> {
                 let mut months = Vec::new();
                 for m in 1..=12 {
                     let (owner, reference) = it::it10_owner(&res, y, m, death);
-                    let amount = it::it13_month_amount(sats, m);
+                    let amount = month_amounts[m as usize - 1];
                     add(
                         &mut acc,
                         LineKey {
@@ -519,7 +530,7 @@ impl<'a> Engine<'a> {
                             "age {age} on the settlement date {}: one-off {code}",
                             a.settlement_date
                         );
-                        let sats = self.rate(y, code, &mut a.rates_used)?;
+                        let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
                         let mut regler = vec!["IT-7", "IT-9", "IT-12"];
                         if newborn_rule {
                             regler.insert(0, "IT-4");
@@ -584,7 +595,7 @@ impl<'a> Engine<'a> {
                 }
                 continue;
             }
-            let sats = self.rate(y, code, &mut a.rates_used)?;
+            let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
             let mut regler = vec!["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"];
             if newborn_rule {
                 regler.insert(0, "IT-4");
@@ -598,7 +609,7 @@ impl<'a> Engine<'a> {
             let mut months = Vec::new();
             for (m, cut) in due {
                 let (owner, reference) = it::it10_owner(&res, y, m, death);
-                let amount = it::it13_month_amount(sats, m);
+                let amount = month_amounts[m as usize - 1];
                 if cut.is_none() {
                     add(
                         &mut acc,
@@ -679,7 +690,7 @@ impl<'a> Engine<'a> {
                 }
                 let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
                 step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
-                let sats = self.rate(y, code, &mut a.rates_used)?;
+                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
                 let mut regler = vec!["EM-1", "EM-2", "EM-3", "EM-4"];
                 if it3_rule {
                     regler.insert(0, "IT-3");
@@ -687,7 +698,7 @@ impl<'a> Engine<'a> {
                 let mut months = Vec::new();
                 for (m, cut) in due {
                     let (owner, reference) = it::it10_owner(&res, y, m, death);
-                    let amount = it::it13_month_amount(sats, m);
+                    let amount = month_amounts[m as usize - 1];
                     if cut.is_none() {
                         add(
                             &mut acc,
@@ -742,8 +753,10 @@ impl<'a> Engine<'a> {
             .personer
             .par_iter()
             .map(|p| {
-                let a = self.assess(p, false)?;
+                let mut a = self.assess(p, false)?;
                 let lines = net_person(&a, self.paid_lines(&p.fnr));
+                // Keep only what the totals need; the accruals live on in `lines`.
+                a.accruals = Vec::new();
                 Ok((a, lines))
             })
             .collect();

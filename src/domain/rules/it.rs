@@ -274,6 +274,11 @@ pub fn it13_month_amount(a: Decimal, m: u32) -> Decimal {
     money::month_amount(a, m)
 }
 
+/// IT-13: the twelve month amounts of yearly amount `a` (index 0 = January); they add up to `a`.
+pub fn it13_month_amounts(a: Decimal) -> [Decimal; 12] {
+    money::month_amounts(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
