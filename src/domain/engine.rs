@@ -748,30 +748,48 @@ impl<'a> Engine<'a> {
 
     /// Runs the whole termin (T-1…T-4). Persons are assessed in parallel; the result is deterministic.
     pub fn run(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminResult, MissingRate> {
-        let outs: Vec<Result<(Assessment, Vec<BasisLine>), MissingRate>> = self
-            .extract
-            .personer
+        let personer = &self.extract.personer;
+        // Persons in fnr order (stable for equal numbers): each person's lines come out sorted by key, so
+        // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
+        let mut order: Vec<usize> = (0..personer.len()).collect();
+        order.par_sort_by_key(|&i| personer[i].fnr);
+        type Out = Result<(Assessment, Vec<BasisLine>), MissingRate>;
+        let outs: Vec<(usize, Out)> = order
             .par_iter()
-            .map(|p| {
-                let mut a = self.assess(p, false)?;
-                let lines = net_person(&a, self.paid_lines(&p.fnr));
-                // Keep only what the totals need; the accruals live on in `lines`.
-                a.accruals = Vec::new();
-                Ok((a, lines))
+            .map(|&i| {
+                let p = &personer[i];
+                let out = self.assess(p, false).map(|mut a| {
+                    let lines = net_person(&a, self.paid_lines(&p.fnr));
+                    // Keep only what the totals need; the accruals live on in `lines`.
+                    a.accruals = Vec::new();
+                    (a, lines)
+                });
+                (i, out)
             })
             .collect();
+        // The first missing rate in extract order (deterministic).
+        if let Some(e) = outs
+            .iter()
+            .filter_map(|(i, o)| o.as_ref().err().map(|e| (*i, e.clone())))
+            .min_by_key(|(i, _)| *i)
+        {
+            return Err(e.1);
+        }
         let mut counts = Counts {
-            personer_lest: self.extract.personer.len() as u64,
+            personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
             ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
-        let mut lines = Vec::new();
-        let mut avvik = Vec::new();
+        let n_lines = outs
+            .iter()
+            .map(|(_, o)| o.as_ref().map_or(0, |(_, l)| l.len()))
+            .sum();
+        let mut lines = Vec::with_capacity(n_lines);
+        let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
-        for out in outs {
-            // The first missing rate in extract order (deterministic).
-            let (a, l) = out?;
+        for (i, out) in outs {
+            let Ok((a, l)) = out else { continue };
             match (a.status, l.is_empty()) {
                 (Status::Excluded(_), true) => counts.personer_utelatt += 1,
                 (Status::Excluded(_), false) => {
@@ -782,9 +800,14 @@ impl<'a> Engine<'a> {
                 (Status::Included, true) => counts.personer_uten_belop += 1,
             }
             rates_used.extend(a.rates_used.iter().copied());
-            avvik.extend(a.avvik);
+            if !a.avvik.is_empty() {
+                person_avvik.push((i, a.avvik));
+            }
             lines.extend(l);
         }
+        // avvik.csv lists persons in extract order.
+        person_avvik.sort_by_key(|(i, _)| *i);
+        let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
         for l in self.ledger {
             if !self.persons.contains_key(&l.key.fnr) {
@@ -805,8 +828,11 @@ impl<'a> Engine<'a> {
                 );
             }
         }
-        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar).
-        lines.sort_by_key(|l| l.key);
+        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar) — already so by construction;
+        // the check keeps it true should that ever change.
+        if !lines.is_sorted_by_key(|l| l.key) {
+            lines.par_sort_by_key(|l| l.key);
+        }
         let kommuner_out = sum_kommuner(&lines, kommuner);
         let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &kommuner_out);
         Ok(TerminResult {
@@ -868,6 +894,25 @@ fn split_origin(origin: &str) -> (String, Option<u64>) {
 /// T-2 for one person: every key with anything accrued or paid gets a line `accrued − paid`. Keys paid
 /// before but no longer accrued (a late move, an exclusion, …) become deductions (sats 0).
 pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
+    if paid.is_empty() {
+        // Nothing paid before (the common case): every accrual is a line as it is.
+        return a
+            .accruals
+            .iter()
+            .filter(|x| !x.opptjent.is_zero())
+            .map(|x| BasisLine {
+                key: x.key,
+                duf: a.duf,
+                tilskuddsar: x.tilskuddsar,
+                maneder: x.maneder,
+                sats: x.sats,
+                opptjent: x.opptjent,
+                tidligere_utbetalt: Decimal::ZERO,
+                a_utbetale: x.opptjent,
+                regler: x.regler.clone(),
+            })
+            .collect();
+    }
     let mut paid_by_key: BTreeMap<LineKey, Decimal> = BTreeMap::new();
     for l in paid {
         *paid_by_key.entry(l.key).or_default() += l.belop;
