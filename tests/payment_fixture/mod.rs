@@ -301,25 +301,25 @@ pub fn oslo_org() -> Orgnr {
     orgnr(97414000)
 }
 pub fn oslo_kto() -> Kontonr {
-    konto(6011_05_0001)
+    konto(6011050001)
 }
 pub fn bo_org() -> Orgnr {
     orgnr(95950000)
 }
 pub fn bo_kto() -> Kontonr {
-    konto(4520_10_0002)
+    konto(4520100002)
 }
 pub fn valer_org() -> Orgnr {
     orgnr(96441000)
 }
 pub fn valer_kto() -> Kontonr {
-    konto(1822_20_0003)
+    konto(1822200003)
 }
 pub fn nes_org() -> Orgnr {
     orgnr(96402000)
 }
 pub fn nes_kto() -> Kontonr {
-    konto(1503_30_0004)
+    konto(1503300004)
 }
 
 /// Register: Oslo, Bø, Våler, Nes & Omegn complete; Bergen without an account; Trondheim complete;
@@ -365,12 +365,12 @@ pub fn register() -> KommuneRegister {
         "5001",
         "Trondheim kommune",
         Some(orgnr(94216000)),
-        Some(konto(8601_11_0005)),
+        Some(konto(8601110005)),
         7,
     ));
     r
 }
 
 pub fn debtor() -> Kontonr {
-    konto(7694_05_0000)
+    konto(7694050000)
 }
