@@ -499,7 +499,7 @@ fn missing_orgnr_is_left_out_with_avvik() {
         "1103",
         "Stavanger kommune",
         None,
-        Some(konto(3201_00_0006)),
+        Some(konto(3201000006)),
         8,
     ));
     let d = dir();
