@@ -577,3 +577,44 @@ fn no_register_means_no_payment_file_but_no_error() {
     assert_eq!(s.left_out.len(), 6);
     assert!(s.avvik.iter().all(|a| a.kode == "mangler_kommuneregister"));
 }
+
+#[test]
+fn t5_refusal_warns_about_an_older_payment_file_left_in_the_folder() {
+    let d = dir();
+    let reg = register();
+    let mut out = OutputDir::create(d.path()).unwrap();
+    payment::write_payment_files(
+        &mut out,
+        &q3(),
+        Some(&reg),
+        &q3_rates(RateStatus::Vedtatt),
+        &opts(),
+    )
+    .unwrap();
+    out.commit().unwrap();
+    let mut out = OutputDir::create(d.path()).unwrap();
+    let s = payment::write_payment_files(
+        &mut out,
+        &q3(),
+        Some(&reg),
+        &q3_rates(RateStatus::Forslag),
+        &opts(),
+    )
+    .unwrap();
+    out.commit().unwrap();
+    assert!(!s.written);
+    assert_eq!(
+        s.stale_files,
+        vec![
+            d.path().join("utbetaling.csv"),
+            d.path().join("utbetaling.xml")
+        ]
+    );
+    assert!(s
+        .warnings
+        .iter()
+        .any(|w| w.contains("older one") && w.contains("utbetaling.xml")));
+    // A first refused run into an empty folder has nothing stale.
+    let (_e, s) = run(&q3(), &q3_rates(RateStatus::Forslag), &opts());
+    assert!(s.unwrap().stale_files.is_empty());
+}

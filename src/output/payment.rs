@@ -246,6 +246,9 @@ pub struct PaymentSummary {
     pub avvik: Vec<Avvik>,
     /// To print loudly (stderr) and put in the manifest.
     pub warnings: Vec<String>,
+    /// Payment files from an earlier run still in the output folder although this run wrote none: the
+    /// caller should remove them (or refuse without `--force`) so they are not sent by mistake.
+    pub stale_files: Vec<std::path::PathBuf>,
 }
 
 /// The end-to-end id (and instruction id) of a municipality's transfer: stable per (termin, municipality).
@@ -450,6 +453,30 @@ pub fn write_payment_files(
     opts: &PaymentOptions,
 ) -> Result<PaymentSummary, PaymentError> {
     let mut s = plan_payment(result, register, rates)?;
+    let stale: Vec<std::path::PathBuf> = [CSV_NAME, XML_NAME]
+        .iter()
+        .map(|n| out.path().join(n))
+        .filter(|p| p.exists())
+        .collect();
+    let refuse = |mut s: PaymentSummary, why: String, loud: bool| {
+        s.warnings.push(format!(
+            "{}{why}",
+            if loud { "WARNING: " } else { "note: " }
+        ));
+        if !stale.is_empty() {
+            s.warnings.push(format!(
+                "WARNING: no payment file was written by this run, but an older one is in the output folder: {}; it does NOT belong to this run's basis — remove it",
+                stale
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            s.stale_files = stale.clone();
+        }
+        s.refused = Some(why);
+        Ok(s)
+    };
     // T-5: refuse while any rate used is not adopted, unless overridden.
     if !s.unadopted_rates.is_empty() {
         let list = describe(&s.unadopted_rates);
@@ -461,16 +488,12 @@ pub fn write_payment_files(
             let why = format!(
                 "T-5: no payment file: rates used are not adopted (vedtatt): {list}; the reports are written; give --allow-unadopted-rates to pay anyway"
             );
-            s.warnings.push(format!("WARNING: {why}"));
-            s.refused = Some(why);
-            return Ok(s);
+            return refuse(s, why, true);
         }
     }
     if s.transfers.is_empty() {
         let why = "no municipality to pay in the payment file this termin".to_string();
-        s.warnings.push(format!("note: {why}"));
-        s.refused = Some(why);
-        return Ok(s);
+        return refuse(s, why, false);
     }
     let debtor_account = opts
         .debtor_account
@@ -503,6 +526,13 @@ pub fn write_payment_files(
             .collect(),
     };
     debug_assert_eq!(doc.ctrl_sum(), s.ctrl_sum);
+    if doc.execution_date < chrono::Local::now().date_naive() {
+        // Only a warning: the file itself must not depend on the day it is made (T-4).
+        s.warnings.push(format!(
+            "WARNING: requested execution date (ReqdExctnDt) {} is in the past; banks may reject the file or move the date — set execution_date in --config or --created",
+            doc.execution_date
+        ));
+    }
     let termin = result.termin.to_string();
     out.write_file(CSV_NAME, false, |w| {
         let mut c = csv_writer(w);
