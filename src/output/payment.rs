@@ -115,8 +115,11 @@ pub fn parse_payment_config(text: &str, file: &str) -> Result<PaymentConfig, Pay
                 cfg.debtor_name = Some(value.to_string());
             }
             "debtor_bic" => {
-                let ok = (value.len() == 8 || value.len() == 11)
-                    && value.chars().all(|c| c.is_ascii_alphanumeric());
+                // BICIdentifier of the schema: 6 letters, then 2 (and optionally 3) letters/digits.
+                let v = value.to_ascii_uppercase();
+                let ok = (v.len() == 8 || v.len() == 11)
+                    && v.chars().all(|c| c.is_ascii_alphanumeric())
+                    && v.chars().take(6).all(|c| c.is_ascii_uppercase());
                 if !ok {
                     return Err(err(format!("debtor_bic '{value}' is not a BIC (8 or 11 letters/digits)")));
                 }
@@ -581,6 +584,14 @@ mod tests {
         assert_eq!(c.execution_date, NaiveDate::from_ymd_opt(2024, 10, 1));
         let e = parse_payment_config("\ndebtor_account = 12345678904\n", "p.conf").unwrap_err();
         assert!(e.to_string().starts_with("p.conf:2:"), "{e}");
+        assert!(parse_payment_config("debtor_bic = 1234NOKK\n", "p.conf").is_err());
+        assert_eq!(
+            parse_payment_config("debtor_bic = dnbanokk\n", "p.conf")
+                .unwrap()
+                .debtor_bic
+                .as_deref(),
+            Some("DNBANOKK")
+        );
         let e = parse_payment_config("colour = blue\n", "p.conf").unwrap_err();
         assert!(e.to_string().contains("unknown key 'colour'"), "{e}");
     }
