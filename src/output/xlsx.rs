@@ -23,6 +23,9 @@ use thiserror::Error;
 pub const MONEY_FORMAT: &str = "#,##0.00";
 pub const DATE_FORMAT: &str = "dd.mm.yyyy";
 
+/// Excel's row limit (1 048 576) less the header row and one row for the "see grunnlag.csv" note.
+pub const MAX_DATA_ROWS: usize = 1_048_576 - 2;
+
 /// Sheet names, in order.
 pub const SHEETS: [&str; 4] = ["Sammendrag", "Linjer", "Avvik", "Satser"];
 
@@ -57,6 +60,17 @@ pub fn report_xlsx_bytes(
     result: &TerminResult,
     rates: &RateTable,
     only: Option<Knr>,
+) -> Result<Vec<u8>, XlsxError> {
+    report_with_row_limit(result, rates, only, MAX_DATA_ROWS)
+}
+
+/// As [`report_xlsx_bytes`], with at most `max_rows` data rows in `Linjer` and `Avvik`; beyond that a note
+/// row says how many were left out and where they are (`Sammendrag` always covers every line).
+fn report_with_row_limit(
+    result: &TerminResult,
+    rates: &RateTable,
+    only: Option<Knr>,
+    max_rows: usize,
 ) -> Result<Vec<u8>, XlsxError> {
     let lines: Vec<&BasisLine> = result
         .lines
@@ -191,7 +205,7 @@ pub fn report_xlsx_bytes(
                 "regler",
             ],
         )?;
-        for l in &lines {
+        for l in lines.iter().take(max_rows) {
             s.string(&termin)?;
             s.string(&l.key.kommune.to_string())?;
             s.string(names.get(&l.key.kommune).map_or("", String::as_str))?;
@@ -212,6 +226,12 @@ pub fn report_xlsx_bytes(
             s.next_row();
         }
         s.finish_data()?;
+        if lines.len() > max_rows {
+            s.bold_string(&format!(
+                "{} more lines than Excel can hold: see grunnlag.csv",
+                lines.len() - max_rows
+            ))?;
+        }
         s.set_widths()?;
     }
 
@@ -224,7 +244,7 @@ pub fn report_xlsx_bytes(
             &f,
             &["fil", "linje", "kolonne", "fnr", "kode", "niva", "melding"],
         )?;
-        for a in &avvik {
+        for a in avvik.iter().take(max_rows) {
             s.string(&a.fil)?;
             match a.linje {
                 Some(l) => s.int(l as i64)?,
@@ -238,6 +258,12 @@ pub fn report_xlsx_bytes(
             s.next_row();
         }
         s.finish_data()?;
+        if avvik.len() > max_rows {
+            s.bold_string(&format!(
+                "{} more avvik than Excel can hold: see avvik.csv",
+                avvik.len() - max_rows
+            ))?;
+        }
         s.set_widths()?;
     }
 
@@ -426,10 +452,68 @@ impl<'a> Sheet<'a> {
     }
 
     fn set_widths(&mut self) -> Result<(), XlsxError> {
+        // The note row's long text is not a column's content.
+        self.widths.iter_mut().for_each(|w| *w = (*w).min(60));
         for (i, w) in self.widths.iter().enumerate() {
             self.ws
                 .set_column_width(i as u16, (*w).clamp(6, 60) as f64 + 1.0)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::basis::Counts;
+    use crate::domain::ids::Fnr;
+    use crate::domain::ledger::LineKey;
+    use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+
+    #[test]
+    fn rows_beyond_excels_limit_are_noted_not_fatal() {
+        let termin: crate::domain::termin::Termin = "2024-Q3".parse().unwrap();
+        let fnr = Fnr::with_control_digits("018190100")
+            .or_else(|| Fnr::with_control_digits("018190101"))
+            .unwrap();
+        let line = |ar| BasisLine {
+            key: LineKey {
+                fnr,
+                kommune: Knr::parse("0301").unwrap(),
+                kode: RateCode::Ar2,
+                ar,
+            },
+            duf: None,
+            tilskuddsar: 2,
+            maneder: Some(1),
+            sats: Decimal::from(120),
+            opptjent: Decimal::from(10),
+            tidligere_utbetalt: Decimal::ZERO,
+            a_utbetale: Decimal::from(10),
+            regler: vec!["IT-13"],
+        };
+        let r = TerminResult {
+            termin,
+            basis_date: termin.basis_date(),
+            lines: (2021..2026).map(line).collect(),
+            kommuner: vec![],
+            new_ledger: vec![],
+            avvik: vec![],
+            rates_used: vec![],
+            counts: Counts::default(),
+        };
+        let bytes = report_with_row_limit(&r, &RateTable::default(), None, 3).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let l = wb.worksheet_range("Linjer").unwrap();
+        // Header + 3 lines + the note: 5 lines − 3 shown = 2 more.
+        assert_eq!(l.rows().count(), 5);
+        assert_eq!(
+            l.rows().last().unwrap()[0],
+            Data::String("2 more lines than Excel can hold: see grunnlag.csv".into())
+        );
+        // Sammendrag still covers all five: 5 × 10 = 50.
+        let s = wb.worksheet_range("Sammendrag").unwrap();
+        let total = s.rows().last().unwrap();
+        assert_eq!(total[9], Data::Float(50.0));
     }
 }
