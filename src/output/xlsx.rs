@@ -508,12 +508,12 @@ mod tests {
         // Header + 3 lines + the note: 5 lines − 3 shown = 2 more.
         assert_eq!(l.rows().count(), 5);
         assert_eq!(
-            l.rows().last().unwrap()[0],
+            l.rows().next_back().unwrap()[0],
             Data::String("2 more lines than Excel can hold: see grunnlag.csv".into())
         );
         // Sammendrag still covers all five: 5 × 10 = 50.
         let s = wb.worksheet_range("Sammendrag").unwrap();
-        let total = s.rows().last().unwrap();
+        let total = s.rows().next_back().unwrap();
         assert_eq!(total[9], Data::Float(50.0));
     }
 }
