@@ -162,7 +162,7 @@ impl SplitMix64 {
 /// weight roughly proportional to population, largest first. `--kommuner N` takes the first N.
 /// Bø is Bø i Nordland (1867; Bø i Telemark merged into Midt-Telemark in 2020); Våler is Våler i Innlandet
 /// (3419; 3018 Våler i Viken became 3114 in 2024).
-pub const KOMMUNER: [(&str, &str, u32); 38] = [
+pub const KOMMUNER: [(&str, &str, u32); 39] = [
     ("0301", "Oslo", 60),
     ("4601", "Bergen", 28),
     ("5001", "Trondheim", 20),
@@ -201,6 +201,7 @@ pub const KOMMUNER: [(&str, &str, u32); 38] = [
     ("5006", "Steinkjer", 2),
     ("5601", "Alta", 2),
     ("1867", "Bø", 1),
+    ("3419", "Våler", 1),
 ];
 
 /// One row of the generated `kommuner.csv` (SPEC §1.5).
@@ -688,11 +689,16 @@ impl Generator {
                 plan.members.push(mother);
                 let kids = self.rng.range(1, if two { 5 } else { 4 });
                 let max_age = i64::from((mother_age - 18).clamp(0, 17));
+                // Oldest child first, siblings 15–40 months apart, all born before the settlement.
+                let oldest = self.rng.range(0, max_age) as i32;
+                let mut birth = plus(years_before(settle, oldest), -self.rng.range(1, 360));
                 for _ in 0..kids {
-                    let age = self.rng.range(0, max_age) as i32;
+                    if birth >= settle {
+                        break;
+                    }
                     let female = self.rng.below(2) == 0;
-                    let birth = plus(years_before(settle, age), -self.rng.range(1, 360));
                     plan.members.push(Member::new(birth, female));
+                    birth = plus(birth, self.rng.range(450, 1200));
                 }
                 if two && self.rng.below(100) < 8 {
                     let female = self.rng.below(2) == 0;
@@ -807,9 +813,10 @@ impl Generator {
         let mut spouse = self.adult(settle, 20, 45, female);
         spouse.referanse = Some(r.fnr);
         spouse.familie_soknadsdato = Some(soknad);
+        let max_age = i64::from((settle.year() - spouse.birth.year() - 18).clamp(0, 17));
         plan.members.push(spouse);
         for _ in 0..self.rng.range(0, 3) {
-            let age = self.rng.range(0, 17) as i32;
+            let age = self.rng.range(0, max_age) as i32;
             let birth = plus(years_before(settle, age), -self.rng.range(1, 360));
             let mut c = Member::new(birth, self.rng.below(2) == 0);
             c.referanse = Some(r.fnr);

@@ -20,7 +20,7 @@ pub struct Args {
     /// Run year: the latest settlement year; no date after 31 December of it.
     #[arg(long, value_name = "YEAR", default_value_t = generate::DEFAULT_YEAR)]
     pub year: i32,
-    /// Number of municipalities (the largest first; 2 to 38).
+    /// Number of municipalities (the largest first; 2 to 39).
     #[arg(long, value_name = "N", default_value_t = generate::KOMMUNER.len())]
     pub kommuner: usize,
 }
