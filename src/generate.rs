@@ -1014,6 +1014,9 @@ impl Generator {
         for m in plan.members.iter().take(left as usize) {
             let (lo, hi) = if m.newborn_of.is_some() {
                 (plus(plan.settle, 1), self.end)
+            } else if m.em {
+                // Only older, so an unaccompanied minor stays 13–17 at settlement.
+                (plus(m.birth, -15), m.birth)
             } else {
                 (
                     plus(m.birth, -15),
