@@ -12,6 +12,8 @@
 //! - The first cases are a fixed "showcase" (one of each interesting situation, see [`SHOWCASE`]) so that
 //!   even a small extract exercises every rule; random cases follow until `--persons` is reached.
 
+pub mod floor;
+
 use crate::domain::ids::{mod11_control, Duf, Fnr, Knr, Kontonr, Orgnr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
 use crate::domain::rates::RateCode;

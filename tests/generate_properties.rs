@@ -192,7 +192,7 @@ fn check_extract(o: &Out, run_year: i32) {
             let mor = by_fnr.get(&p["mor_fnr"]).expect("mother in the extract");
             assert_eq!(mor["sak_id"], p["sak_id"]);
             assert!(
-                Fnr::parse(&mor["fnr"]).unwrap().as_str().as_bytes()[8] % 2 == 0,
+                Fnr::parse(&mor["fnr"]).unwrap().as_str().as_bytes()[8].is_multiple_of(2),
                 "mother is female"
             );
             let born = date(&p["fodselsdato"]);
