@@ -1372,6 +1372,35 @@ mod tests {
     }
 
     #[test]
+    fn allocator_moves_to_the_nearest_free_day_within_bounds() {
+        let mut a = FnrAlloc::new(ymd(2024, 12, 31));
+        let day = ymd(1985, 6, 10);
+        // Exhaust 10 June 1985 for men (ordinary, 900–999 and D-numbers).
+        while a.take(day, false).is_some() {}
+        let lo = ymd(1985, 6, 1);
+        let hi = ymd(1985, 6, 10);
+        // Day +1 is out of bounds, so the next is day −1 (9 June).
+        let f = a.take_near(day, false, lo, hi).unwrap();
+        assert_eq!(f.birth_date(), ymd(1985, 6, 9));
+        // With the bounds on the full day only, there is nothing.
+        assert!(a.take_near(day, false, day, day).is_none());
+        // Women of that day are unaffected.
+        assert_eq!(a.take(day, true).unwrap().birth_date(), day);
+    }
+
+    #[test]
+    fn line_numbers_follow_the_files() {
+        let x = extract(&Config::new(200, 9)).unwrap();
+        // Header is line 1, so the k-th row (0-based) is on line k + 2.
+        for (k, p) in x.personer.iter().enumerate() {
+            assert_eq!(p.line, k as u64 + 2);
+        }
+        for (k, f) in x.flyttinger.iter().enumerate() {
+            assert_eq!(f.line, k as u64 + 2);
+        }
+    }
+
+    #[test]
     fn allocator_gives_distinct_valid_numbers_until_the_day_is_full() {
         let mut a = FnrAlloc::new(ymd(2024, 12, 31));
         let day = ymd(2001, 3, 4);
