@@ -26,6 +26,9 @@ use thiserror::Error;
 
 /// Default run year: the latest settlement year and the year of the extract date (31 December).
 pub const DEFAULT_YEAR: i32 = 2024;
+/// First settlement year paid automatically (SPEC IT-3 default `--auto-from`): earlier random cases get
+/// `tidligere_utlost` = ja with probability 80 %.
+pub const AUTO_PAYMENT_FROM: i32 = 2021;
 /// First and last year of the example rate table.
 pub const RATE_FIRST_YEAR: i32 = 2015;
 pub const RATE_LAST_YEAR: i32 = 2030;
@@ -663,7 +666,9 @@ impl Generator {
             kommune,
             malgruppe: Malgruppe::Flyktning,
             avtale: self.rng.below(100) < 95,
-            tidligere_utlost: back >= 6 && self.rng.below(100) < 40,
+            // IT-3: most persons settled before automatic payment started had a grant triggered by an
+            // application (80 %); the others are `krever_soknad`.
+            tidligere_utlost: year < AUTO_PAYMENT_FROM && self.rng.below(100) < 80,
             registrert: self.registration(settle),
             moves: Vec::new(),
             members: Vec::new(),
@@ -805,7 +810,7 @@ impl Generator {
         plan.settle = settle;
         plan.kommune = r.kommune;
         plan.registrert = self.registration(settle);
-        plan.tidligere_utlost = false;
+        plan.tidligere_utlost = settle.year() < AUTO_PAYMENT_FROM && self.rng.below(100) < 80;
         plan.malgruppe = if self.rng.below(100) < 75 {
             Malgruppe::FamilieFlyktning
         } else {
