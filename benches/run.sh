@@ -9,6 +9,7 @@
 # Usage: benches/run.sh [100k] [1m] [10m]        (default: 100k 1m)
 #        REGEN=1 benches/run.sh 1m               (regenerate cached data, and so time `generate`)
 #        REPEAT=3 benches/run.sh 1m              (best of 3 runs for floor and termin; default 1)
+#        TILSKUDD_BIN=path benches/run.sh 1m     (time another tilskudd binary, e.g. a local merge with the engine)
 # Data is cached under target/bench-data/<size>/ (10m needs about 1.2 GB of disk).
 set -uo pipefail
 
@@ -17,7 +18,7 @@ SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(100k 1m)
 REPEAT=${REPEAT:-1}
 DATA=target/bench-data
-BIN=target/release/tilskudd
+BIN=${TILSKUDD_BIN:-target/release/tilskudd}
 FLOOR=target/release/examples/floor
 
 if [ ! -x /usr/bin/time ]; then
