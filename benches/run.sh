@@ -18,7 +18,8 @@ SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(100k 1m)
 REPEAT=${REPEAT:-1}
 DATA=target/bench-data
-BIN=${TILSKUDD_BIN:-target/release/tilskudd}
+GEN=target/release/tilskudd
+BIN=${TILSKUDD_BIN:-$GEN}
 FLOOR=target/release/examples/floor
 
 if [ ! -x /usr/bin/time ]; then
@@ -69,7 +70,7 @@ for size in "${SIZES[@]}"; do
     echo "== $size ($n persons) in $dir" >&2
     if [ -n "${REGEN:-}" ] || [ ! -f "$dir/satser.csv" ]; then
         rm -rf "$dir"
-        measure generate "$BIN" generate --persons "$n" --seed 2024 --out "$dir"
+        measure generate "$GEN" generate --persons "$n" --seed 2024 --out "$dir"
         if [ "$RC" -ne 0 ]; then echo "error: generate failed:" >&2; cat "$LOG" >&2; exit 1; fi
         ROWS+=("| $size | generate | $WALL | $RSS | – | ok |")
     else
