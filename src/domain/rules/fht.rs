@@ -303,8 +303,7 @@ impl<'a> FhtGrunnlag<'a> {
         if k.fract() != Decimal::ZERO || k < Decimal::ZERO || k > Decimal::from(120) {
             return Err(FhtError::BadFristMnd { year, value: k });
         }
-        k.to_u32()
-            .ok_or(FhtError::BadFristMnd { year, value: k })
+        k.to_u32().ok_or(FhtError::BadFristMnd { year, value: k })
     }
 }
 
@@ -378,7 +377,8 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
                     ),
                 });
                 if !innenfor {
-                    st.utenfor.push("født mer enn 6 mnd etter mors bosetting (IT-4)".into());
+                    st.utenfor
+                        .push("født mer enn 6 mnd etter mors bosetting (IT-4)".into());
                 }
                 // Seed 004 §3.1: for a child born after settlement, the mother must be settled by agreement.
                 if !mor.bosatt_etter_avtale {
@@ -392,7 +392,8 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
             Some(_) => {}
             None => st.steps.push(ExplainStep {
                 regel: "IT-4",
-                tekst: "mor ikke funnet i uttrekket (mor_ikke_funnet): barnets egen rad brukes".into(),
+                tekst: "mor ikke funnet i uttrekket (mor_ikke_funnet): barnets egen rad brukes"
+                    .into(),
             }),
         }
     }
@@ -410,11 +411,16 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
                             d(soknadsdato),
                             d(r.bosettingsdato),
                             opt_d(grense),
-                            if over { "over 5 år (familie_over_5_ar)" } else { "innenfor" }
+                            if over {
+                                "over 5 år (familie_over_5_ar)"
+                            } else {
+                                "innenfor"
+                            }
                         ),
                     });
                     if over {
-                        st.utenfor.push("familieinnvandring over 5 år (IT-5)".into());
+                        st.utenfor
+                            .push("familieinnvandring over 5 år (IT-5)".into());
                     }
                 }
                 None => st.steps.push(ExplainStep {
@@ -536,7 +542,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
             let k = g.frist_mnd(y, &mut used)?;
             let forste = !tidligere_innvilget;
             let f = soknadsfrist(s, n, forste, k);
-            let mnd = if forste && n <= 2 { 12 } else { 12 * u32::from(n) };
+            let mnd = if forste && n <= 2 {
+                12
+            } else {
+                12 * u32::from(n)
+            };
             steps.push(ExplainStep {
                 regel: "FHT-2",
                 tekst: format!(
@@ -560,7 +570,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
         if let Some(u) = sok.utsatt_frist {
             steps.push(ExplainStep {
                 regel: "FHT-2",
-                tekst: format!("innvilget utsatt frist {} erstatter {}", d(u), opt_d(ordinaer)),
+                tekst: format!(
+                    "innvilget utsatt frist {} erstatter {}",
+                    d(u),
+                    opt_d(ordinaer)
+                ),
             });
             frist = Some(u);
         }
@@ -590,7 +604,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
     // FHT-3 type/year rules.
     match sok.typ {
         FhtType::T1 => {
-            if let Some(v) = vedtak.iter().filter(innvilget).find(|v| v.typ == FhtType::T1) {
+            if let Some(v) = vedtak
+                .iter()
+                .filter(innvilget)
+                .find(|v| v.typ == FhtType::T1)
+            {
                 steps.push(ExplainStep {
                     regel: "FHT-3",
                     tekst: format!(
@@ -603,7 +621,9 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
             if !(1..=2).contains(&n) {
                 steps.push(ExplainStep {
                     regel: "FHT-3",
-                    tekst: format!("tilskudd 1 bare for år 1 eller 2, søkt for år {n} → t1_feil_ar"),
+                    tekst: format!(
+                        "tilskudd 1 bare for år 1 eller 2, søkt for år {n} → t1_feil_ar"
+                    ),
                 });
                 grunner.push(Avvisningsgrunn::T1FeilAr);
             }
@@ -651,7 +671,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
                     regel: "FHT-3",
                     tekst: format!(
                         "tilskudd 2 for år {n} krever innvilget tilskudd for år 1 eller 2: {}",
-                        if har { "finnes" } else { "mangler → mangler_innvilget_ar1_2" }
+                        if har {
+                            "finnes"
+                        } else {
+                            "mangler → mangler_innvilget_ar1_2"
+                        }
                     ),
                 });
                 if !har {
@@ -701,7 +725,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
                 terskel_kode,
                 y,
                 fmt_money(terskel),
-                if under { "under_innslagssum" } else { "innslagssum nådd" }
+                if under {
+                    "under_innslagssum"
+                } else {
+                    "innslagssum nådd"
+                }
             ),
         });
         if under {
@@ -777,10 +805,16 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
 
     // FHT-7 accounts of earlier budget-based tilskudd 2 grants.
     let budsjett_t2 = |v: &&&TidligereVedtak| {
-        v.typ == FhtType::T2 && v.grunnlag == Grunnlag::Budsjett && v.innvilget_belop > Decimal::ZERO
+        v.typ == FhtType::T2
+            && v.grunnlag == Grunnlag::Budsjett
+            && v.innvilget_belop > Decimal::ZERO
     };
     let mut venter = false;
-    for v in vedtak.iter().filter(budsjett_t2).filter(|v| v.tilskuddsar < n) {
+    for v in vedtak
+        .iter()
+        .filter(budsjett_t2)
+        .filter(|v| v.tilskuddsar < n)
+    {
         let mottatt = v.regnskap_mottatt.is_some() || v.regnskap_belop.is_some();
         steps.push(ExplainStep {
             regel: "FHT-7",
@@ -823,7 +857,9 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
                 });
             } else if r > v.innvilget_belop {
                 // The cap is the maximum of the earlier grant year; it needs that year's period start.
-                let prev_year = s.and_then(|s| periode(s, v.tilskuddsar)).map(|p| p.fra.year());
+                let prev_year = s
+                    .and_then(|s| periode(s, v.tilskuddsar))
+                    .map(|p| p.fra.year());
                 let tak = match prev_year {
                     Some(py) => Some((py, g.rate(py, RateCode::Fht2Maks, &mut used)?)),
                     None => None,
@@ -898,7 +934,11 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
             } else {
                 format!(
                     " ({})",
-                    grunner.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+                    grunner
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             },
             fmt_money(foreslatt)
@@ -989,7 +1029,9 @@ fn kommune_pa(p: &Person, extract: &Extract, dato: NaiveDate) -> Knr {
         .filter(|(_, f)| f.fnr == p.fnr && f.flyttedato <= dato)
         .collect();
     moves.sort_by_key(|(i, f)| (f.flyttedato, *i));
-    moves.last().map_or(p.bosettingskommune, |(_, f)| f.til_kommune)
+    moves
+        .last()
+        .map_or(p.bosettingskommune, |(_, f)| f.til_kommune)
 }
 
 /// Deadlines for `tilskudd frister` (FHT-2, FHT-7) between `from` and `to` (inclusive), soonest first:
@@ -1112,4 +1154,3 @@ pub fn frister(
     });
     Ok(out)
 }
-
