@@ -1,6 +1,8 @@
 //! The extra-grant rules (SPEC §5, FHT-1…FHT-9) on values built in code, reproducing the worked examples
 //! of the guide (seed 004) and every rejection ground. Expected values are computed by hand in comments.
 
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[p.clone()]` reads better in tests
+
 mod ekstra_felles;
 use ekstra_felles::*;
 
