@@ -657,3 +657,30 @@ fn explain_trail_names_rules_and_dates() {
     assert!(explain_soknad("nope", &soknader, &g).is_none());
     let _ = fht::SISTE_ORDINAERE_AR;
 }
+
+// ---------- FHT-1 properties ----------
+
+proptest::proptest! {
+    /// FHT-1: grant years tile time without gaps or overlaps and each starts on S + 12(n−1) months,
+    /// for any settlement date (including 29.02 and month ends).
+    #[test]
+    fn fht1_periods_are_contiguous(days in 0i64..20_000, n in 1u8..10) {
+        use chrono::Months;
+        let s = dato("01.01.1990") + chrono::Duration::days(days);
+        let a = periode(s, n).unwrap();
+        let b = periode(s, n + 1).unwrap();
+        proptest::prop_assert_eq!(a.til.succ_opt().unwrap(), b.fra);
+        proptest::prop_assert_eq!(a.fra, s.checked_add_months(Months::new(12 * (u32::from(n) - 1))).unwrap());
+        proptest::prop_assert!(a.fra <= a.til);
+    }
+}
+
+#[test]
+fn fht7_accounts_deadline_clamps() {
+    // år 1 of S = 31.01.2020 ends 30.01.2021; + 1 month = 28.02.2021 (clamped; 2021 is not a leap year).
+    let p = periode(dato("31.01.2020"), 1).unwrap();
+    assert_eq!(fht::regnskapsfrist(&p), Some(dato("28.02.2021")));
+    // The guide's example: år 1 ends 08.04.2019 → accounts due 08.05.2019.
+    let p = periode(dato("09.04.2018"), 1).unwrap();
+    assert_eq!(fht::regnskapsfrist(&p), Some(dato("08.05.2019")));
+}

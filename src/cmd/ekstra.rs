@@ -144,11 +144,16 @@ fn satser_brukt(rows: &[Vurdering], rates: &RateTable) -> Vec<String> {
     used.iter()
         .filter_map(|(y, k)| rates.get(*y, *k).ok())
         .map(|r| {
+            let verdi = if r.kode == RateCode::FhtFristMnd {
+                format!("{} mnd", r.belop.normalize())
+            } else {
+                fmt_money(r.belop)
+            };
             format!(
                 "  {} {:<24} {:>14} {}{}",
                 r.ar,
                 r.kode.as_str(),
-                fmt_money(r.belop),
+                verdi,
                 r.status,
                 if r.status == RateStatus::Vedtatt {
                     ""
