@@ -684,3 +684,36 @@ fn fht7_accounts_deadline_clamps() {
     let p = periode(dato("09.04.2018"), 1).unwrap();
     assert_eq!(fht::regnskapsfrist(&p), Some(dato("08.05.2019")));
 }
+
+#[test]
+fn own_decision_is_not_an_earlier_grant() {
+    // Re-running S1 after IMDi decided it (vedtak with the same soknad_id) must not flag
+    // t1_allerede_innvilget against itself; another id does.
+    let p = bosatt_2018();
+    let s = soknad("S1", &p, FhtType::T1, 1, "01.05.2019", "150000");
+    let mut own = vedtak(&p, FhtType::T1, 1, "180000", Grunnlag::Budsjett);
+    own.soknad_id = "S1".into();
+    let v = sjekk(&s, &[p.clone()], &[own.clone()]);
+    assert_eq!(v.status, Status::KlarForVurdering, "{:?}", v.arsaker());
+    own.soknad_id = "S0".into();
+    let v = sjekk(&s, &[p.clone()], &[own]);
+    assert_eq!(v.avvisningsgrunner, vec![A::T1AlleredeInnvilget]);
+}
+
+#[test]
+fn explain_person_gives_every_application_of_the_person() {
+    let p = bosatt_2018();
+    let q = person_nr("01.01.1970", "09.04.2018", 100);
+    let pp = [p.clone(), q.clone()];
+    let rates = satser();
+    let g = FhtGrunnlag::new(&pp, &[], &rates);
+    let soknader = vec![
+        soknad("B", &p, FhtType::T2, 1, "01.05.2019", "300000"),
+        soknad("X", &q, FhtType::T1, 1, "01.05.2019", "150000"),
+        soknad("A", &p, FhtType::T1, 1, "01.05.2019", "150000"),
+    ];
+    let got = fht::explain_person(&p.fnr, &soknader, &g).unwrap();
+    let ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, vec!["A", "B"]);
+    assert!(got[0].1.iter().any(|s| s.regel == "FHT-9"));
+}

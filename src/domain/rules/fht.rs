@@ -450,7 +450,14 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
     let mut grunner: Vec<Avvisningsgrunn> = Vec::new();
     let mut merknader = Vec::new();
     let n = sok.tilskuddsar;
-    let vedtak = g.vedtak_for(&sok.fnr);
+    // A decision with this application's own id is the decision on it, not an earlier one (a re-run
+    // after the decision must give the same result).
+    let vedtak: Vec<&TidligereVedtak> = g
+        .vedtak_for(&sok.fnr)
+        .iter()
+        .copied()
+        .filter(|v| v.soknad_id != sok.soknad_id)
+        .collect();
     let innvilget = |v: &&&TidligereVedtak| v.innvilget_belop > Decimal::ZERO;
 
     steps.push(ExplainStep {
@@ -983,6 +990,19 @@ pub fn explain_soknad(
 ) -> Option<Result<Vec<ExplainStep>, FhtError>> {
     let sok = soknader.iter().find(|s| s.soknad_id == soknad_id)?;
     Some(vurder(sok, g).map(|v| v.steps))
+}
+
+/// The trails of every application for one person (for `tilskudd explain FNR`), by `soknad_id`.
+pub fn explain_person(
+    fnr: &Fnr,
+    soknader: &[Soknad],
+    g: &FhtGrunnlag,
+) -> Result<Vec<(String, Vec<ExplainStep>)>, FhtError> {
+    let mine: Vec<Soknad> = soknader.iter().filter(|s| s.fnr == *fnr).cloned().collect();
+    Ok(vurder_alle(&mine, g)?
+        .into_iter()
+        .map(|v| (v.soknad_id, v.steps))
+        .collect())
 }
 
 /// What a deadline in `tilskudd frister` is for.
