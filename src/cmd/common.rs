@@ -17,3 +17,34 @@ pub struct InputArgs {
     #[arg(long)]
     pub no_synthetic: bool,
 }
+
+use crate::domain::kommune::KommuneRegister;
+use crate::domain::person::Extract;
+use crate::input::{load_dsf, load_kommuner, InputError, LoadOptions, Loaded};
+
+impl InputArgs {
+    /// The load options these arguments stand for (without a register; see [`load_register_and_dsf`]).
+    pub fn options(&self, run_year: i32) -> LoadOptions<'static> {
+        LoadOptions {
+            run_year,
+            reject_synthetic: self.no_synthetic,
+            kommuner: None,
+        }
+    }
+}
+
+/// Loads the municipality register first (if `--kommuner` is given) and then the DSF extract checked
+/// against it (ID-3), with `--no-synthetic` applied (ID-1).
+pub fn load_register_and_dsf(
+    args: &InputArgs,
+    run_year: i32,
+) -> Result<(Option<Loaded<KommuneRegister>>, Loaded<Extract>), InputError> {
+    let kommuner = args.kommuner.as_deref().map(load_kommuner).transpose()?;
+    let opts = LoadOptions {
+        run_year,
+        reject_synthetic: args.no_synthetic,
+        kommuner: kommuner.as_ref().map(|k| &k.data),
+    };
+    let dsf = load_dsf(&args.dsf, &opts)?;
+    Ok((kommuner, dsf))
+}

@@ -6,6 +6,15 @@
 //! file's SHA-256 for the manifest. A bad row never stops the load; only a table that cannot be read
 //! at all (missing file, missing required column, not CSV/xlsx, …) is an [`InputError`].
 
+pub mod check;
+pub mod dsf;
+pub mod kommuner;
+pub mod ledger;
+pub mod satser;
+pub mod soknader;
+pub mod table;
+pub mod values;
+
 use crate::domain::avvik::Avvik;
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::LedgerLine;
@@ -79,33 +88,39 @@ pub enum InputError {
     Format { file: String, message: String },
 }
 
-pub fn load_dsf(_path: &Path, _opts: &LoadOptions) -> Result<Loaded<Extract>, InputError> {
-    todo!("foundation: DSF extract reader")
+/// A DSF extract (SPEC §1.3–1.4): a folder with `personer.csv` (and optionally `flyttinger.csv`), or one
+/// workbook with sheets `personer` (and optionally `flyttinger`). See [`dsf`].
+pub fn load_dsf(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputError> {
+    dsf::load(path, opts)
 }
 
-pub fn load_rates(_paths: &[PathBuf]) -> Result<Loaded<RateTable>, InputError> {
-    todo!("foundation: rate table reader")
+/// Rate tables (SPEC §1.6): files or folders (a folder is read whole, sorted by name). See [`satser`].
+pub fn load_rates(paths: &[PathBuf]) -> Result<Loaded<RateTable>, InputError> {
+    satser::load(paths)
 }
 
-pub fn load_kommuner(_path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
-    todo!("foundation: municipality register reader")
+/// The municipality register (SPEC §1.5), CSV or a workbook (sheet `kommuner`, else the first sheet).
+pub fn load_kommuner(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
+    kommuner::load(path)
 }
 
-/// Ledger files (`--paid`), same columns as `utbetalt.csv`.
+/// Ledger files (`--paid`), same columns as `utbetalt.csv` (SPEC T-2).
 pub fn load_ledger(
-    _paths: &[PathBuf],
-    _opts: &LoadOptions,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
 ) -> Result<Loaded<Vec<LedgerLine>>, InputError> {
-    todo!("foundation: ledger reader")
+    ledger::load(paths, opts)
 }
 
-pub fn load_soknader(_path: &Path, _opts: &LoadOptions) -> Result<Loaded<Vec<Soknad>>, InputError> {
-    todo!("foundation: applications reader")
+/// Applications for the extra grant (SPEC §5 `soknader`).
+pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Soknad>>, InputError> {
+    soknader::load_soknader(path, opts)
 }
 
+/// Earlier decisions on the extra grant (SPEC §5 `vedtak`).
 pub fn load_vedtak(
-    _path: &Path,
-    _opts: &LoadOptions,
+    path: &Path,
+    opts: &LoadOptions,
 ) -> Result<Loaded<Vec<TidligereVedtak>>, InputError> {
-    todo!("foundation: earlier decisions reader")
+    soknader::load_vedtak(path, opts)
 }

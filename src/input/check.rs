@@ -1,0 +1,307 @@
+//! Row checking shared by every loader: collect ALL problems of a row (each its own [`Avvik`]), then count
+//! the row once as accepted or rejected. Field helpers parse one cell and record why it was refused.
+
+use crate::domain::avvik::{Avvik, Niva};
+use crate::domain::ids::{Duf, Fnr, Knr};
+use crate::input::table::{Cell, Row};
+use crate::input::values::{cell_amount, cell_bool, cell_date, cell_int, DateError};
+use crate::input::{FileStats, LoadOptions};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// The problems of one row.
+pub struct RowCheck<'f> {
+    pub file: &'f str,
+    pub line: u64,
+    pub list: Vec<Avvik>,
+    pub fnr: Option<Fnr>,
+}
+
+impl<'f> RowCheck<'f> {
+    /// Starts a row; a CSV record with the wrong number of fields is itself a problem (`feil_antall_felt`).
+    pub fn new(file: &'f str, row: &Row) -> RowCheck<'f> {
+        let mut c = RowCheck {
+            file,
+            line: row.line,
+            list: Vec::new(),
+            fnr: None,
+        };
+        if let Some((found, expected)) = row.shape {
+            c.reject(
+                None,
+                "feil_antall_felt",
+                format!(
+                    "the line has {found} fields but the header has {expected}; a value holding the \
+                     delimiter must be quoted (e.g. \"1234,50\")"
+                ),
+            );
+        }
+        c
+    }
+
+    pub fn reject(&mut self, col: Option<&str>, kode: &str, msg: String) {
+        self.list
+            .push(Avvik::rejected(self.file, Some(self.line), col, kode, msg));
+    }
+
+    pub fn warn(&mut self, col: Option<&str>, kode: &str, msg: String) {
+        self.list
+            .push(Avvik::warning(self.file, Some(self.line), col, kode, msg));
+    }
+
+    pub fn is_rejected(&self) -> bool {
+        self.list.iter().any(|a| a.niva == Niva::Avvist)
+    }
+
+    pub fn has_warning(&self) -> bool {
+        self.list.iter().any(|a| a.niva == Niva::Advarsel)
+    }
+
+    /// Moves the problems (tagged with the row's person) into `out`.
+    pub fn finish(self, out: &mut Vec<Avvik>) {
+        let fnr = self.fnr;
+        out.extend(self.list.into_iter().map(|a| a.with_fnr(fnr)));
+    }
+
+    fn missing(&mut self, col: &str) {
+        self.reject(
+            Some(col),
+            "mangler_verdi",
+            format!("'{col}' is required but empty; fill it in"),
+        );
+    }
+
+    /// A required text value.
+    pub fn text<'c>(&mut self, col: &str, c: &Cell<'c>) -> Option<std::borrow::Cow<'c, str>> {
+        if c.is_empty() {
+            self.missing(col);
+            return None;
+        }
+        Some(c.raw())
+    }
+
+    /// ID-1: a fødselsnummer or D-nummer. `required` false: empty is `Ok(None)`.
+    pub fn fnr(&mut self, col: &str, c: &Cell, opts: &LoadOptions, required: bool) -> Option<Fnr> {
+        if c.is_empty() {
+            if required {
+                self.missing(col);
+            }
+            return None;
+        }
+        let raw = c.digits(11);
+        match Fnr::parse(&raw) {
+            Ok(f) => {
+                if opts.reject_synthetic && f.is_synthetic() {
+                    self.reject(
+                        Some(col),
+                        "syntetisk_fnr",
+                        format!(
+                            "'{raw}' is a synthetic test number (month + 40/80), refused by --no-synthetic"
+                        ),
+                    );
+                    return None;
+                }
+                Some(f)
+            }
+            Err(e) => {
+                self.reject(
+                    Some(col),
+                    "ugyldig_fnr",
+                    format!("'{raw}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source"),
+                );
+                None
+            }
+        }
+    }
+
+    /// ID-2: DUF-nummer (optional).
+    pub fn duf(&mut self, col: &str, c: &Cell, run_year: i32) -> Option<Duf> {
+        if c.is_empty() {
+            return None;
+        }
+        let raw = c.digits(12);
+        match Duf::parse(&raw, run_year) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.reject(
+                    Some(col),
+                    "ugyldig_duf",
+                    format!("'{raw}' is not a valid DUF number: {e}; correct it or leave it empty"),
+                );
+                None
+            }
+        }
+    }
+
+    /// ID-3: 4 digits and, when a register is given, existing on `date`.
+    pub fn knr(
+        &mut self,
+        col: &str,
+        c: &Cell,
+        opts: &LoadOptions,
+        date: Option<NaiveDate>,
+        required: bool,
+    ) -> Option<Knr> {
+        if c.is_empty() {
+            if required {
+                self.missing(col);
+            }
+            return None;
+        }
+        let raw = c.digits(4);
+        let Ok(k) = Knr::parse(&raw) else {
+            self.reject(
+                Some(col),
+                "ugyldig_kommunenummer",
+                format!("'{raw}' is not a kommunenummer (4 digits)"),
+            );
+            return None;
+        };
+        if let Some(reg) = opts.kommuner {
+            let known = match date {
+                Some(d) => reg.get(k, d).is_some(),
+                None => reg.contains(k),
+            };
+            if !known {
+                let when = date
+                    .map(|d| format!(" on {}", d.format("%d.%m.%Y")))
+                    .unwrap_or_default();
+                self.reject(
+                    Some(col),
+                    "ukjent_kommune",
+                    format!(
+                        "kommunenummer {k} is not in the municipality register {}{when}; check the number or the register's gyldig_fra/gyldig_til",
+                        reg.file
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(k)
+    }
+
+    pub fn date(&mut self, col: &str, c: &Cell, required: bool) -> Option<NaiveDate> {
+        if c.is_empty() {
+            if required {
+                self.missing(col);
+            }
+            return None;
+        }
+        match cell_date(c) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let raw = c.raw();
+                let msg = match e {
+                    DateError::DoesNotExist => {
+                        format!("the date '{raw}' does not exist; correct it in the source")
+                    }
+                    DateError::Format => {
+                        format!("'{raw}' is not a date; write YYYY-MM-DD or DD.MM.YYYY")
+                    }
+                };
+                self.reject(Some(col), e.kode(), msg);
+                None
+            }
+        }
+    }
+
+    pub fn amount(&mut self, col: &str, c: &Cell, required: bool) -> Option<Decimal> {
+        if c.is_empty() {
+            if required {
+                self.missing(col);
+            }
+            return None;
+        }
+        match cell_amount(c) {
+            Some(a) => Some(a),
+            None => {
+                self.reject(
+                    Some(col),
+                    "ugyldig_belop",
+                    format!(
+                        "'{}' is not an amount; write e.g. 1234, 1234.50, 1234,50 or 1 234,50",
+                        c.raw()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A non-negative amount.
+    pub fn amount_nonneg(&mut self, col: &str, c: &Cell, required: bool) -> Option<Decimal> {
+        let a = self.amount(col, c, required)?;
+        if a.is_sign_negative() && !a.is_zero() {
+            self.reject(
+                Some(col),
+                "negativt_belop",
+                format!("the amount {a} is negative; it must be 0 or more"),
+            );
+            return None;
+        }
+        Some(a)
+    }
+
+    /// A boolean with the column's default when empty (SPEC §1.1).
+    pub fn boolean(&mut self, col: &str, c: &Cell, default: bool) -> bool {
+        match cell_bool(c) {
+            Ok(v) => v.unwrap_or(default),
+            Err(_) => {
+                self.reject(
+                    Some(col),
+                    "ugyldig_ja_nei",
+                    format!(
+                        "'{}' is not a yes/no value; write ja/nei, j/n, true/false, 1/0 or x/empty",
+                        c.raw()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    pub fn int(
+        &mut self,
+        col: &str,
+        c: &Cell,
+        kode: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<i64> {
+        if c.is_empty() {
+            self.missing(col);
+            return None;
+        }
+        match cell_int(c) {
+            Some(i) if range.contains(&i) => Some(i),
+            _ => {
+                self.reject(
+                    Some(col),
+                    kode,
+                    format!(
+                        "'{}' is not a whole number from {} to {}",
+                        c.raw(),
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Counts a finished row into the stats.
+pub fn count(stats: &mut FileStats, rejected: bool, warned: bool, synthetic: bool) {
+    stats.read += 1;
+    if rejected {
+        stats.rejected += 1;
+    } else {
+        stats.accepted += 1;
+        if warned {
+            stats.warned += 1;
+        }
+        if synthetic {
+            stats.synthetic += 1;
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! The DSF extract (SPEC §1.3–1.4): `personer` and `flyttinger`, from a folder of CSV files or one
+//! workbook. Every row rule of the SPEC is checked here; the rules engine only ever sees accepted rows.
+
+use crate::domain::avvik::Avvik;
+use crate::domain::ids::{Fnr, Knr};
+use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
+use crate::input::check::{count, RowCheck};
+use crate::input::table::{self, opt, req, Col, Table, Workbook};
+use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::path::Path;
+
+const PERSONER_COLS: [Col; 16] = [
+    req("fnr"),
+    opt("duf"),
+    opt("fodselsdato"),
+    req("bosettingsdato"),
+    req("bosettingskommune"),
+    req("sak_id"),
+    req("malgruppe"),
+    opt("bosatt_etter_avtale"),
+    opt("enslig_mindrearig"),
+    opt("mor_fnr"),
+    opt("referanse_fnr"),
+    opt("familie_soknadsdato"),
+    opt("registrert_dato"),
+    opt("dodsdato"),
+    opt("utvandringsdato"),
+    opt("gjenforent_dato"),
+];
+// `tidligere_utlost` is the 17th column; kept apart so the array above stays readable.
+const TIDLIGERE_UTLOST: Col = opt("tidligere_utlost");
+
+const FLYTTINGER_COLS: [Col; 4] = [
+    req("fnr"),
+    req("flyttedato"),
+    req("til_kommune"),
+    opt("fra_kommune"),
+];
+
+/// Loads a DSF extract: a folder with `personer.csv` (required) and `flyttinger.csv` (optional), one
+/// workbook with sheets `personer` and (optionally) `flyttinger`, or a single `personer` CSV file.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputError> {
+    let mut out = Loaded::<Extract>::default();
+    if path.is_dir() {
+        let personer = find_file(path, "personer.csv").ok_or_else(|| InputError::Format {
+            file: table::display(path),
+            message: "the DSF folder has no personer.csv (required, SPEC §1.4)".into(),
+        })?;
+        let (t, f) = table::open_csv(&personer)?;
+        read_personer(t, f, opts, &mut out)?;
+        if let Some(fl) = find_file(path, "flyttinger.csv") {
+            let (t, f) = table::open_csv(&fl)?;
+            read_flyttinger(t, f, opts, &mut out)?;
+        }
+    } else if table::is_workbook(path) {
+        let mut wb = Workbook::open(path)?;
+        let sheet = wb
+            .find_sheet("personer")
+            .ok_or_else(|| InputError::Format {
+                file: table::display(path),
+                message: format!(
+                    "the workbook has no sheet 'personer' (required, SPEC §1.4); sheets found: {}",
+                    wb.sheet_names().join(", ")
+                ),
+            })?;
+        let t = wb.table(&sheet)?;
+        let mut file = wb.file.clone();
+        file.rows = 0;
+        let mut one = InputFile {
+            rows: 0,
+            ..file.clone()
+        };
+        read_personer_into(t, opts, &mut out, &mut one)?;
+        file.rows += one.rows;
+        if let Some(sheet) = wb.find_sheet("flyttinger") {
+            let t = wb.table(&sheet)?;
+            let mut one = InputFile {
+                rows: 0,
+                ..file.clone()
+            };
+            read_flyttinger_into(t, opts, &mut out, &mut one)?;
+            file.rows += one.rows;
+        }
+        out.files.push(file);
+    } else if path.is_file() && table::is_csv(path) {
+        let (t, f) = table::open_csv(path)?;
+        read_personer(t, f, opts, &mut out)?;
+    } else if !path.exists() {
+        return Err(InputError::Io {
+            path: table::display(path),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        });
+    } else {
+        return Err(InputError::Format {
+            file: table::display(path),
+            message: "a DSF extract is a folder with personer.csv (and flyttinger.csv) or an .xlsx workbook".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// `personer.csv` in `dir`, the name matched case-insensitively (`Personer.CSV` from Windows).
+fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let exact = dir.join(name);
+    if exact.is_file() {
+        return Some(exact);
+    }
+    let mut hits: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .collect();
+    hits.sort();
+    hits.into_iter().next()
+}
+
+fn read_personer(
+    t: Table,
+    mut file: InputFile,
+    opts: &LoadOptions,
+    out: &mut Loaded<Extract>,
+) -> Result<(), InputError> {
+    read_personer_into(t, opts, out, &mut file)?;
+    out.files.push(file);
+    Ok(())
+}
+
+fn read_flyttinger(
+    t: Table,
+    mut file: InputFile,
+    opts: &LoadOptions,
+    out: &mut Loaded<Extract>,
+) -> Result<(), InputError> {
+    read_flyttinger_into(t, opts, out, &mut file)?;
+    out.files.push(file);
+    Ok(())
+}
+
+/// A row of `personer` after its own checks, before the duplicate check across rows.
+struct Pending {
+    line: u64,
+    person: Option<Person>,
+    fnr: Option<Fnr>,
+    problems: Vec<Avvik>,
+    warned: bool,
+}
+
+fn read_personer_into(
+    t: Table,
+    opts: &LoadOptions,
+    out: &mut Loaded<Extract>,
+    file: &mut InputFile,
+) -> Result<(), InputError> {
+    let mut cols: Vec<Col> = PERSONER_COLS.to_vec();
+    cols.push(TIDLIGERE_UTLOST);
+    let (ix, warning) = t.resolve(&cols)?;
+    let name = t.name.clone();
+    out.data.personer_file = name.clone();
+    out.avvik.extend(warning);
+    let mut pending: Vec<Pending> = Vec::new();
+    let n = t.for_each_row(|row| {
+        let mut c = RowCheck::new(&name, row);
+        let p = check_person(&mut c, row, &ix, opts);
+        let fnr = c.fnr;
+        let warned = c.has_warning();
+        let rejected = c.is_rejected();
+        let mut problems = Vec::new();
+        c.finish(&mut problems);
+        pending.push(Pending {
+            line: row.line,
+            person: if rejected { None } else { p },
+            fnr,
+            problems,
+            warned,
+        });
+    })?;
+    file.rows += n;
+
+    // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
+    let mut lines_of: HashMap<Fnr, Vec<u64>> = HashMap::with_capacity(pending.len());
+    for p in &pending {
+        if let Some(f) = p.fnr {
+            lines_of.entry(f).or_default().push(p.line);
+        }
+    }
+    let mut stats = FileStats {
+        file: name.clone(),
+        ..FileStats::default()
+    };
+    for mut p in pending {
+        let line = p.line;
+        if let Some(f) = p.fnr {
+            if let Some(lines) = lines_of.get(&f).filter(|l| l.len() > 1) {
+                let others: Vec<String> = lines
+                    .iter()
+                    .filter(|l| **l != line)
+                    .map(u64::to_string)
+                    .collect();
+                p.problems.push(
+                    Avvik::rejected(
+                        &name,
+                        Some(line),
+                        Some("fnr"),
+                        "duplikat_fnr",
+                        format!(
+                            "fnr {} also appears on line(s) {}; every row of a duplicated fnr is rejected — keep one",
+                            f.masked(),
+                            others.join(", ")
+                        ),
+                    )
+                    .with_fnr(Some(f)),
+                );
+                p.person = None;
+            }
+        }
+        let rejected = p.person.is_none();
+        let synthetic = p.person.as_ref().is_some_and(|x| x.fnr.is_synthetic());
+        count(&mut stats, rejected, p.warned, synthetic);
+        out.avvik.extend(p.problems);
+        if let Some(person) = p.person {
+            out.data.personer.push(person);
+        }
+    }
+    out.stats.push(stats);
+    Ok(())
+}
+
+/// Checks one `personer` row; every problem is recorded in `c`.
+fn check_person(
+    c: &mut RowCheck,
+    row: &table::Row,
+    ix: &[Option<usize>],
+    opts: &LoadOptions,
+) -> Option<Person> {
+    let cell = |i: usize| row.cell(ix[i]);
+    // ID-1
+    let fnr = c.fnr("fnr", &cell(0), opts, true);
+    c.fnr = fnr;
+    // ID-2
+    let duf = c.duf("duf", &cell(1), opts.run_year);
+    let fodselsdato = c.date("fodselsdato", &cell(2), false);
+    let bosettingsdato = c.date("bosettingsdato", &cell(3), true);
+    // ID-3 at the settlement date.
+    let knr = c.knr("bosettingskommune", &cell(4), opts, bosettingsdato, true);
+    let sak_id = c.text("sak_id", &cell(5)).map(|s| s.into_owned());
+    let malgruppe = match cell(6) {
+        m if m.is_empty() => {
+            c.text("malgruppe", &m);
+            None
+        }
+        m => {
+            let raw = m.raw();
+            // `Malgruppe::from_str` folds æ to "ae", so `familie_humanitær` would not match
+            // `familie_humanitar`; SPEC §1.1 lets æ be written a here, so fold it to "a" first.
+            match raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>() {
+                Ok(g) => Some(g),
+                Err(()) => {
+                    c.reject(
+                        Some("malgruppe"),
+                        "ukjent_malgruppe",
+                        format!(
+                            "'{raw}' is not a målgruppe; use one of flyktning, familie_flyktning, familie_humanitar, utenfor"
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let bosatt_etter_avtale = c.boolean("bosatt_etter_avtale", &cell(7), true);
+    let enslig_mindrearig = c.boolean("enslig_mindrearig", &cell(8), false);
+    let mor_fnr = c.fnr("mor_fnr", &cell(9), opts, false);
+    let referanse_fnr = c.fnr("referanse_fnr", &cell(10), opts, false);
+    let familie_soknadsdato = c.date("familie_soknadsdato", &cell(11), false);
+    let registrert_dato = c.date("registrert_dato", &cell(12), false);
+    let dodsdato = c.date("dodsdato", &cell(13), false);
+    let utvandringsdato = c.date("utvandringsdato", &cell(14), false);
+    let gjenforent_dato = c.date("gjenforent_dato", &cell(15), false);
+    let tidligere_utlost = c.boolean("tidligere_utlost", &cell(16), false);
+
+    // fodselsdato must equal the date in fnr (SPEC §1.3); absent → taken from fnr.
+    let born = fnr.map(|f| f.birth_date());
+    if let (Some(given), Some(from_fnr)) = (fodselsdato, born) {
+        if given != from_fnr {
+            c.reject(
+                Some("fodselsdato"),
+                "fodselsdato_avviker",
+                format!(
+                    "fodselsdato {} differs from the birth date {} in fnr {}; correct one of them",
+                    given.format("%d.%m.%Y"),
+                    from_fnr.format("%d.%m.%Y"),
+                    fnr.map(|f| f.masked()).unwrap_or_default()
+                ),
+            );
+        }
+    }
+    if let (Some(f), Some(m)) = (fnr, mor_fnr) {
+        if f == m {
+            c.reject(
+                Some("mor_fnr"),
+                "ugyldig_mor_fnr",
+                "mor_fnr is the person's own number".into(),
+            );
+        }
+    }
+    Some(Person {
+        fnr: fnr?,
+        duf,
+        fodselsdato: born?,
+        bosettingsdato: bosettingsdato?,
+        bosettingskommune: knr?,
+        sak_id: sak_id?,
+        malgruppe: malgruppe?,
+        bosatt_etter_avtale,
+        enslig_mindrearig,
+        mor_fnr,
+        referanse_fnr,
+        familie_soknadsdato,
+        registrert_dato: registrert_dato.or(bosettingsdato)?,
+        dodsdato,
+        utvandringsdato,
+        gjenforent_dato,
+        tidligere_utlost,
+        line: c.line,
+    })
+}
+
+struct PendingMove {
+    mv: Option<Flytting>,
+    problems: Vec<Avvik>,
+    warned: bool,
+}
+
+fn read_flyttinger_into(
+    t: Table,
+    opts: &LoadOptions,
+    out: &mut Loaded<Extract>,
+    file: &mut InputFile,
+) -> Result<(), InputError> {
+    let (ix, warning) = t.resolve(&FLYTTINGER_COLS)?;
+    let name = t.name.clone();
+    out.data.flyttinger_file = Some(name.clone());
+    out.avvik.extend(warning);
+    let persons: HashMap<Fnr, (NaiveDate, Knr)> = out
+        .data
+        .personer
+        .iter()
+        .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
+        .collect();
+    let mut pending: Vec<PendingMove> = Vec::new();
+    let pfile = out.data.personer_file.clone();
+    let n = t.for_each_row(|row| {
+        let mut c = RowCheck::new(&name, row);
+        let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
+        c.fnr = fnr;
+        let dato = c.date("flyttedato", &row.cell(ix[1]), true);
+        // ID-3: the municipality moved to must exist on the move date; the one moved from on the day before.
+        let til = c.knr("til_kommune", &row.cell(ix[2]), opts, dato, true);
+        let fra = c.knr(
+            "fra_kommune",
+            &row.cell(ix[3]),
+            opts,
+            dato.and_then(|d| d.pred_opt()),
+            false,
+        );
+        if let Some(f) = fnr {
+            match persons.get(&f) {
+                None => c.reject(
+                    Some("fnr"),
+                    "ukjent_person",
+                    format!(
+                        "fnr {} is not among the accepted persons of {pfile}; add the person or fix the number",
+                        f.masked()
+                    ),
+                ),
+                Some((bosatt, _)) => {
+                    if let Some(d) = dato.filter(|d| d < bosatt) {
+                        c.reject(
+                            Some("flyttedato"),
+                            "flytting_for_bosetting",
+                            format!(
+                                "flyttedato {} is before the bosettingsdato {}; a move must be on or after settlement",
+                                d.format("%d.%m.%Y"),
+                                bosatt.format("%d.%m.%Y")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mv = match (fnr, dato, til) {
+            (Some(fnr), Some(flyttedato), Some(til_kommune)) if !c.is_rejected() => Some(Flytting {
+                fnr,
+                flyttedato,
+                til_kommune,
+                fra_kommune: fra,
+                line: c.line,
+            }),
+            _ => None,
+        };
+        let warned = c.has_warning();
+        let mut problems = Vec::new();
+        c.finish(&mut problems);
+        pending.push(PendingMove {
+            mv,
+            problems,
+            warned,
+        });
+    })?;
+    file.rows += n;
+
+    // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
+    // settlement municipality; a rejected move does not change the residence.
+    let mut by_person: HashMap<Fnr, Vec<usize>> = HashMap::new();
+    for (i, p) in pending.iter().enumerate() {
+        if let Some(m) = &p.mv {
+            by_person.entry(m.fnr).or_default().push(i);
+        }
+    }
+    let mut keys: Vec<Fnr> = by_person.keys().copied().collect();
+    keys.sort();
+    for f in keys {
+        let mut idx = by_person.remove(&f).unwrap_or_default();
+        idx.sort_by_key(|&i| (pending[i].mv.as_ref().map(|m| m.flyttedato), i));
+        let Some(&(_, mut bor)) = persons.get(&f) else {
+            continue;
+        };
+        for i in idx {
+            let Some(m) = pending[i].mv.clone() else {
+                continue;
+            };
+            let mut problem: Option<Avvik> = None;
+            if let Some(fra) = m.fra_kommune.filter(|fra| *fra != bor) {
+                problem = Some(Avvik::rejected(
+                    &name,
+                    Some(m.line),
+                    Some("fra_kommune"),
+                    "flyttekjede_brutt",
+                    format!(
+                        "fra_kommune {fra} is not where the person lived before the move on {} ({bor}, from the settlement and earlier moves); correct the move chain",
+                        m.flyttedato.format("%d.%m.%Y")
+                    ),
+                ));
+            } else if m.til_kommune == bor {
+                problem = Some(Avvik::rejected(
+                    &name,
+                    Some(m.line),
+                    Some("til_kommune"),
+                    "flytting_samme_kommune",
+                    format!(
+                        "til_kommune {} is the municipality the person already lives in; a move must change municipality",
+                        m.til_kommune
+                    ),
+                ));
+            }
+            match problem {
+                Some(a) => {
+                    pending[i].problems.push(a.with_fnr(Some(f)));
+                    pending[i].mv = None;
+                }
+                None => bor = m.til_kommune,
+            }
+        }
+    }
+
+    let mut stats = FileStats {
+        file: name.clone(),
+        ..FileStats::default()
+    };
+    for p in pending {
+        let synthetic = p.mv.as_ref().is_some_and(|m| m.fnr.is_synthetic());
+        count(&mut stats, p.mv.is_none(), p.warned, synthetic);
+        out.avvik.extend(p.problems);
+        if let Some(m) = p.mv {
+            out.data.flyttinger.push(m);
+        }
+    }
+    out.stats.push(stats);
+    Ok(())
+}

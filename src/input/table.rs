@@ -1,0 +1,773 @@
+//! The table layer (SPEC §1.1): one interface over a CSV file and a sheet of a workbook.
+//!
+//! CSV: UTF-8 with or without BOM, or Windows-1252 when the bytes are not valid UTF-8; delimiter `;` or
+//! `,` detected from the header line; RFC 4180 quoting. The file is read twice, both times streaming: a
+//! first pass hashes it (SHA-256 for the manifest), checks whether it is valid UTF-8 and looks at the
+//! header line; the second pass tokenizes it with a reused `csv::ByteRecord` (through a transcoding reader
+//! for Windows-1252). Nothing holds the whole file in memory.
+//!
+//! Excel: a table is a sheet (calamine). Cells keep their type so that date cells and numeric cells are
+//! accepted as dates and amounts. A sheet's line number is its row number (header row = 1 when the sheet
+//! starts in A1).
+
+use crate::domain::avvik::Avvik;
+use crate::domain::fold_name;
+use crate::input::{InputError, InputFile};
+use calamine::{Data, Range, Reader, Sheets};
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+
+/// A record longer than this is refused: a CSV table of this project never has one, and a file that does is
+/// not a table (or has an unclosed quote that swallowed the rest of the file).
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+const CHUNK: usize = 256 * 1024;
+
+/// One cell as the rules see it: text from CSV (and text cells), or a typed Excel value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    Int(i64),
+    Float(f64),
+    Date(NaiveDate),
+    Bool(bool),
+}
+
+impl<'a> Cell<'a> {
+    /// Empty cell or only white space.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as text, for messages and for text columns (a numeric cell `301` is `"301"`).
+    pub fn raw(&self) -> Cow<'a, str> {
+        match *self {
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s.trim()),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", f as i64)
+            } else {
+                format!("{f}")
+            }),
+            Cell::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+            Cell::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+        }
+    }
+
+    /// The value as a digit string of `width` digits: a numeric Excel cell loses leading zeros (`0301`
+    /// becomes 301, a fødselsnummer starting with 0 loses it), so whole numbers are zero-padded back.
+    pub fn digits(&self, width: usize) -> Cow<'a, str> {
+        match *self {
+            Cell::Int(i) if i >= 0 => Cow::Owned(format!("{i:0width$}")),
+            Cell::Float(f) if f >= 0.0 && f.fract() == 0.0 && f < 1e15 => {
+                Cow::Owned(format!("{:0width$}", f as i64))
+            }
+            _ => self.raw(),
+        }
+    }
+}
+
+/// A column the loader wants.
+#[derive(Clone, Copy, Debug)]
+pub struct Col {
+    pub name: &'static str,
+    pub required: bool,
+}
+
+pub const fn req(name: &'static str) -> Col {
+    Col {
+        name,
+        required: true,
+    }
+}
+
+pub const fn opt(name: &'static str) -> Col {
+    Col {
+        name,
+        required: false,
+    }
+}
+
+/// One data row. `shape` is `Some((found, expected))` when a CSV record has a different number of fields
+/// than the header (an unquoted delimiter inside a value, e.g. `1234,50` in a `,` file).
+pub struct Row<'r> {
+    pub line: u64,
+    pub shape: Option<(usize, usize)>,
+    data: RowData<'r>,
+}
+
+enum RowData<'r> {
+    Csv(&'r csv::ByteRecord),
+    Sheet(&'r [Data]),
+}
+
+impl<'r> Row<'r> {
+    /// The cell of a resolved column (`None`: the column is not in the table → empty).
+    pub fn cell(&self, idx: Option<usize>) -> Cell<'r> {
+        let Some(i) = idx else {
+            return Cell::Empty;
+        };
+        match self.data {
+            RowData::Csv(rec) => match rec.get(i) {
+                None => Cell::Empty,
+                // The stream is valid UTF-8 (checked in the first pass or produced by the transcoder).
+                Some(b) => match std::str::from_utf8(b) {
+                    Ok(s) if s.trim().is_empty() => Cell::Empty,
+                    Ok(s) => Cell::Text(s),
+                    Err(_) => Cell::Text("\u{FFFD}"),
+                },
+            },
+            RowData::Sheet(cells) => match cells.get(i) {
+                None | Some(Data::Empty) => Cell::Empty,
+                Some(Data::String(s)) | Some(Data::DateTimeIso(s)) | Some(Data::DurationIso(s)) => {
+                    if s.trim().is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(s)
+                    }
+                }
+                Some(Data::Int(i)) => Cell::Int(*i),
+                Some(Data::Float(f)) => Cell::Float(*f),
+                Some(Data::Bool(b)) => Cell::Bool(*b),
+                Some(Data::DateTime(dt)) => match dt.as_datetime() {
+                    Some(d) if dt.is_datetime() => Cell::Date(d.date()),
+                    _ => Cell::Float(dt.as_f64()),
+                },
+                Some(Data::Error(_)) => Cell::Text("#ERROR"),
+            },
+        }
+    }
+}
+
+enum Source {
+    Csv {
+        reader: csv::Reader<Box<dyn Read>>,
+        lines: Rc<RefCell<LineIndex>>,
+    },
+    Sheet {
+        range: Range<Data>,
+        /// Absolute 0-based row of the header.
+        header_row: u32,
+    },
+}
+
+/// An open table: its display name, its header and a way to read its rows once.
+pub struct Table {
+    /// `dsf/personer.csv` or `dsf.xlsx[personer]`.
+    pub name: String,
+    /// Header names as written (trimmed).
+    pub headers: Vec<String>,
+    source: Source,
+}
+
+impl Table {
+    /// Finds the wanted columns (SPEC §1.1: case-insensitive, trimmed, æøå as ae/o/a). A missing required
+    /// column is fatal; unknown columns give ONE warning (`ukjent_kolonne`) naming them all.
+    pub fn resolve(&self, cols: &[Col]) -> Result<(Vec<Option<usize>>, Option<Avvik>), InputError> {
+        let folded: Vec<String> = self.headers.iter().map(|h| fold_name(h)).collect();
+        for (i, f) in folded.iter().enumerate() {
+            if !f.is_empty() && folded[..i].contains(f) {
+                return Err(InputError::Format {
+                    file: self.name.clone(),
+                    message: format!(
+                        "column '{}' appears twice in the header; remove one of them",
+                        self.headers[i]
+                    ),
+                });
+            }
+        }
+        let mut idx = Vec::with_capacity(cols.len());
+        for c in cols {
+            let pos = folded.iter().position(|f| f == c.name);
+            if pos.is_none() && c.required {
+                return Err(InputError::MissingColumn {
+                    file: self.name.clone(),
+                    column: c.name.to_string(),
+                    found: self.headers.join(", "),
+                });
+            }
+            idx.push(pos);
+        }
+        let unknown: Vec<&str> = self
+            .headers
+            .iter()
+            .zip(&folded)
+            .filter(|(_, f)| !f.is_empty() && !cols.iter().any(|c| c.name == f.as_str()))
+            .map(|(h, _)| h.as_str())
+            .collect();
+        let warning = (!unknown.is_empty()).then(|| {
+            Avvik::warning(
+                &self.name,
+                Some(1),
+                None,
+                "ukjent_kolonne",
+                format!(
+                    "unknown column(s) ignored: {}; known columns are {}",
+                    unknown.join(", "),
+                    cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        });
+        Ok((idx, warning))
+    }
+
+    /// Calls `f` for every data row, in order. Returns the number of data rows.
+    pub fn for_each_row(mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
+        let width = self.headers.len();
+        let mut n = 0u64;
+        match &mut self.source {
+            Source::Csv { reader, lines } => {
+                let mut rec = csv::ByteRecord::new();
+                loop {
+                    let more = reader
+                        .read_byte_record(&mut rec)
+                        .map_err(|e| csv_error(&self.name, e))?;
+                    if !more {
+                        break;
+                    }
+                    let start = rec.position().map(|p| p.byte()).unwrap_or(0);
+                    let line = lines.borrow_mut().line_at(start);
+                    if rec.as_slice().len() > MAX_RECORD_BYTES {
+                        return Err(huge(&self.name, line, rec.as_slice().len()));
+                    }
+                    // A blank line inside the data is not a row.
+                    if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    n += 1;
+                    let shape = (rec.len() != width).then_some((rec.len(), width));
+                    f(&Row {
+                        line,
+                        shape,
+                        data: RowData::Csv(&rec),
+                    });
+                }
+            }
+            Source::Sheet { range, header_row } => {
+                for (i, cells) in range.rows().enumerate().skip(1) {
+                    if cells.iter().all(|c| match c {
+                        Data::Empty => true,
+                        Data::String(s) => s.trim().is_empty(),
+                        _ => false,
+                    }) {
+                        continue;
+                    }
+                    n += 1;
+                    f(&Row {
+                        line: u64::from(*header_row) + i as u64 + 1,
+                        shape: None,
+                        data: RowData::Sheet(cells),
+                    });
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn huge(file: &str, line: u64, len: usize) -> InputError {
+    InputError::Format {
+        file: file.to_string(),
+        message: format!(
+            "line {line}: a record of {len} bytes is longer than the limit of {MAX_RECORD_BYTES} bytes; \
+             this is not a table of this tool (or a quote is never closed)"
+        ),
+    }
+}
+
+fn csv_error(file: &str, e: csv::Error) -> InputError {
+    let at = e
+        .position()
+        .map(|p| format!("line {}: ", p.line()))
+        .unwrap_or_default();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => InputError::Io {
+            path: file.to_string(),
+            source,
+        },
+        other => InputError::Format {
+            file: file.to_string(),
+            message: format!("{at}cannot read the CSV: {other:?}"),
+        },
+    }
+}
+
+/// Is this path a workbook (by its extension)?
+pub fn is_workbook(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "xlsx" | "xlsm" | "xlsb" | "xls" | "ods"
+            )
+        })
+        .unwrap_or(false)
+}
+
+/// Is this path a CSV file (by its extension)?
+pub fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> InputError {
+    InputError::Io {
+        path: display(path),
+        source,
+    }
+}
+
+fn fmt_err(path: &Path, message: impl Into<String>) -> InputError {
+    InputError::Format {
+        file: display(path),
+        message: message.into(),
+    }
+}
+
+/// What the first pass over a CSV file learned.
+struct Scan {
+    sha256: String,
+    utf8: bool,
+    bom: bool,
+    delimiter: u8,
+}
+
+/// First pass: SHA-256, UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
+/// start of the file (empty, UTF-16, a workbook, NUL bytes, the header line's delimiter).
+fn scan_csv(path: &Path) -> Result<Scan, InputError> {
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK + 4];
+    let mut carry = 0usize;
+    let mut utf8 = true;
+    let mut total = 0u64;
+    let mut head: Vec<u8> = Vec::new();
+    let mut nul = false;
+    loop {
+        let n = file.read(&mut buf[carry..]).map_err(|e| io_err(path, e))?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[carry..carry + n];
+        hasher.update(chunk);
+        if head.len() < 64 * 1024 {
+            let take = (64 * 1024 - head.len()).min(n);
+            head.extend_from_slice(&chunk[..take]);
+        }
+        if !nul && memchr_nul(chunk) {
+            nul = true;
+        }
+        total += n as u64;
+        let len = carry + n;
+        if utf8 {
+            match std::str::from_utf8(&buf[..len]) {
+                Ok(_) => carry = 0,
+                Err(e) if e.error_len().is_none() => {
+                    let v = e.valid_up_to();
+                    buf.copy_within(v..len, 0);
+                    carry = len - v;
+                }
+                Err(_) => {
+                    utf8 = false;
+                    carry = 0;
+                }
+            }
+        }
+    }
+    if carry > 0 {
+        utf8 = false; // a truncated multi-byte sequence at the very end
+    }
+    if total == 0 {
+        return Err(fmt_err(
+            path,
+            "the file is empty: a table needs at least a header line",
+        ));
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(fmt_err(
+            path,
+            "the file is UTF-16; save it as CSV UTF-8 (or Windows-1252) and try again",
+        ));
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(fmt_err(
+            path,
+            "this is an Excel workbook, not a CSV file; give it the extension .xlsx",
+        ));
+    }
+    if nul {
+        return Err(fmt_err(
+            path,
+            "the file contains NUL bytes: it is binary (or UTF-16 without BOM), not a CSV table",
+        ));
+    }
+    let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    let header = if bom { &head[3..] } else { &head[..] };
+    let delimiter = detect_delimiter(header);
+    Ok(Scan {
+        sha256: hex::encode(hasher.finalize()),
+        utf8,
+        bom,
+        delimiter,
+    })
+}
+
+fn memchr_nul(b: &[u8]) -> bool {
+    b.contains(&0)
+}
+
+/// SPEC §1.1: `;` or `,`, whichever occurs more often outside quotes in the header line (`;` on a tie,
+/// the Norwegian Excel default; a one-column header has neither and the choice does not matter).
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    let (mut semi, mut comma, mut quoted) = (0usize, 0usize, false);
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b';' if !quoted => semi += 1,
+            b',' if !quoted => comma += 1,
+            _ => {}
+        }
+    }
+    if comma > semi {
+        b','
+    } else {
+        b';'
+    }
+}
+
+/// Line numbers of CSV records. The csv crate's own line count is off after CRLF line ends and blank
+/// lines (a record's start byte points at the `\n` of the previous CRLF or at skipped blank lines), so we
+/// count ourselves: [`Tap`] keeps the recently read bytes, and `line_at` walks forward (queries come in
+/// increasing order) counting `\n`, then skips the leading line terminators of the record. Work is linear in
+/// the file size; memory is bounded by the csv reader's read-ahead plus one record.
+#[derive(Default)]
+struct LineIndex {
+    chunks: VecDeque<(u64, Vec<u8>)>,
+    /// Absolute offset of the end of the bytes read so far.
+    end: u64,
+    /// Offset scanned up to, and the number of `\n` before it.
+    pos: u64,
+    newlines: u64,
+}
+
+impl LineIndex {
+    fn push(&mut self, b: &[u8]) {
+        if !b.is_empty() {
+            self.chunks.push_back((self.end, b.to_vec()));
+            self.end += b.len() as u64;
+        }
+    }
+
+    /// The byte at absolute offset `at`, if still held.
+    fn byte(&self, at: u64) -> Option<u8> {
+        let (off, data) = self
+            .chunks
+            .iter()
+            .find(|(off, d)| *off <= at && at < off + d.len() as u64)?;
+        data.get((at - off) as usize).copied()
+    }
+
+    /// 1-based line of the first content byte of a record starting at `start`.
+    fn line_at(&mut self, start: u64) -> u64 {
+        // Drop chunks wholly before the scan position.
+        while let Some((off, d)) = self.chunks.front() {
+            if off + d.len() as u64 <= self.pos.min(start) {
+                self.chunks.pop_front();
+            } else {
+                break;
+            }
+        }
+        for (off, d) in &self.chunks {
+            let lo = self.pos.max(*off);
+            let hi = start.min(off + d.len() as u64);
+            if lo < hi {
+                let slice = &d[(lo - off) as usize..(hi - off) as usize];
+                self.newlines += slice.iter().filter(|b| **b == b'\n').count() as u64;
+            }
+        }
+        self.pos = self.pos.max(start);
+        while let Some(b) = self.byte(self.pos) {
+            match b {
+                b'\n' => self.newlines += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        self.newlines + 1
+    }
+}
+
+/// Passes bytes through and records them in the [`LineIndex`].
+struct Tap<R> {
+    inner: R,
+    lines: Rc<RefCell<LineIndex>>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines.borrow_mut().push(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Decodes Windows-1252 to UTF-8 on the fly, chunk by chunk.
+struct Win1252Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl<R: Read> Read for Win1252Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.inbuf)?;
+            let last = n == 0;
+            self.out.clear();
+            let cap = self
+                .decoder
+                .max_utf8_buffer_length_without_replacement(n)
+                .unwrap_or(n * 3 + 16);
+            self.out.resize(cap, 0);
+            let (_, _, written, _) =
+                self.decoder
+                    .decode_to_utf8(&self.inbuf[..n], &mut self.out, last);
+            self.out.truncate(written);
+            self.pos = 0;
+            self.done = last;
+        }
+        let k = (self.out.len() - self.pos).min(buf.len());
+        buf[..k].copy_from_slice(&self.out[self.pos..self.pos + k]);
+        self.pos += k;
+        Ok(k)
+    }
+}
+
+/// Opens a CSV table (both passes set up; rows are read by [`Table::for_each_row`]).
+pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
+    let scan = scan_csv(path)?;
+    let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
+    let stream: Box<dyn Read> = if scan.utf8 {
+        if scan.bom {
+            let mut bom = [0u8; 3];
+            file.read_exact(&mut bom).map_err(|e| io_err(path, e))?;
+        }
+        Box::new(file)
+    } else {
+        Box::new(Win1252Reader {
+            inner: file,
+            decoder: encoding_rs::WINDOWS_1252.new_decoder_without_bom_handling(),
+            inbuf: vec![0u8; CHUNK],
+            out: Vec::new(),
+            pos: 0,
+            done: false,
+        })
+    };
+    let name = display(path);
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
+    let stream: Box<dyn Read> = Box::new(Tap {
+        inner: stream,
+        lines: Rc::clone(&lines),
+    });
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(scan.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(CHUNK)
+        .from_reader(stream);
+    let mut header = csv::ByteRecord::new();
+    if !reader
+        .read_byte_record(&mut header)
+        .map_err(|e| csv_error(&name, e))?
+    {
+        return Err(fmt_err(path, "the file has no header line"));
+    }
+    if header.as_slice().len() > MAX_RECORD_BYTES {
+        return Err(huge(&name, 1, header.as_slice().len()));
+    }
+    let headers: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(fmt_err(path, "the header line is empty"));
+    }
+    Ok((
+        Table {
+            name,
+            headers,
+            source: Source::Csv { reader, lines },
+        },
+        InputFile {
+            path: display(path),
+            sha256: scan.sha256,
+            rows: 0,
+        },
+    ))
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, InputError> {
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| io_err(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// An open workbook: each sheet is a table.
+pub struct Workbook {
+    path: String,
+    sheets: Sheets<BufReader<File>>,
+    pub file: InputFile,
+}
+
+impl Workbook {
+    pub fn open(path: &Path) -> Result<Workbook, InputError> {
+        let sha256 = sha256_file(path)?;
+        let sheets = calamine::open_workbook_auto(path).map_err(|e| {
+            fmt_err(
+                path,
+                format!("cannot open the workbook: {e}; is it a valid .xlsx file?"),
+            )
+        })?;
+        Ok(Workbook {
+            path: display(path),
+            sheets,
+            file: InputFile {
+                path: display(path),
+                sha256,
+                rows: 0,
+            },
+        })
+    }
+
+    pub fn sheet_names(&self) -> Vec<String> {
+        self.sheets.sheet_names()
+    }
+
+    /// The sheet whose name folds to `name` (case-insensitive).
+    pub fn find_sheet(&self, name: &str) -> Option<String> {
+        self.sheet_names()
+            .into_iter()
+            .find(|s| fold_name(s) == fold_name(name))
+    }
+
+    /// Opens one sheet as a table named `file.xlsx[sheet]`. The header is the first non-empty row.
+    pub fn table(&mut self, sheet: &str) -> Result<Table, InputError> {
+        let name = format!("{}[{}]", self.path, sheet);
+        let range = self
+            .sheets
+            .worksheet_range(sheet)
+            .map_err(|e| InputError::Format {
+                file: name.clone(),
+                message: format!("cannot read the sheet: {e}"),
+            })?;
+        let Some((start_row, _)) = range.start() else {
+            return Err(InputError::Format {
+                file: name,
+                message: "the sheet is empty: a table needs at least a header row".into(),
+            });
+        };
+        let headers: Vec<String> = range
+            .rows()
+            .next()
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        Data::String(s) => s.trim().to_string(),
+                        Data::Empty => String::new(),
+                        other => other.to_string().trim().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Table {
+            name,
+            headers,
+            source: Source::Sheet {
+                range,
+                header_row: start_row,
+            },
+        })
+    }
+}
+
+/// Opens a one-table file: a CSV file, or a workbook's sheet named `sheet` (else its first sheet).
+pub fn open_single(path: &Path, sheet: &str) -> Result<(Table, InputFile), InputError> {
+    if is_workbook(path) {
+        let mut wb = Workbook::open(path)?;
+        let name = match wb.find_sheet(sheet) {
+            Some(s) => s,
+            None => wb
+                .sheet_names()
+                .into_iter()
+                .next()
+                .ok_or_else(|| fmt_err(path, "the workbook has no sheets"))?,
+        };
+        let t = wb.table(&name)?;
+        Ok((t, wb.file))
+    } else {
+        if !path.exists() {
+            return Err(io_err(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
+            ));
+        }
+        open_csv(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_from_header_line_only() {
+        assert_eq!(detect_delimiter(b"fnr;bosettingsdato;x\n1,2,3,4,5"), b';');
+        assert_eq!(detect_delimiter(b"fnr,bosettingsdato\n"), b',');
+        // A quoted `;` in a `,` header does not count.
+        assert_eq!(detect_delimiter(b"\"a;b;c\",d,e\n"), b',');
+    }
+
+    #[test]
+    fn excel_cells_lose_leading_zeros_and_get_them_back() {
+        assert_eq!(Cell::Int(301).digits(4), "0301");
+        assert_eq!(Cell::Float(1018012371.0).digits(11), "01018012371");
+        assert_eq!(Cell::Text("0301").digits(4), "0301");
+        assert_eq!(Cell::Float(1.5).raw(), "1.5");
+    }
+}

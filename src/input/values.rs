@@ -1,0 +1,250 @@
+//! Cell values of SPEC §1.1: dates, amounts and booleans, parsed exactly (amounts never pass through
+//! binary floating point, except an Excel numeric cell, which is converted by its shortest round-trip form).
+
+use crate::domain::money::decimal_from_sheet_number;
+use crate::input::table::Cell;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Why a date was refused: the text is not a date at all, or it names a day that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateError {
+    /// kode `ugyldig_dato`.
+    Format,
+    /// kode `dato_finnes_ikke` (31.02.2024).
+    DoesNotExist,
+}
+
+impl DateError {
+    pub fn kode(&self) -> &'static str {
+        match self {
+            DateError::Format => "ugyldig_dato",
+            DateError::DoesNotExist => "dato_finnes_ikke",
+        }
+    }
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
+}
+
+/// `YYYY-MM-DD` or `DD.MM.YYYY` (SPEC §1.1). An ISO date-time (`2024-01-31T00:00:00`, `2024-01-31 00:00`)
+/// is accepted by its date part, since spreadsheets export date cells that way.
+pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let (y, m, d) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        if b.len() > 10 && b[10] != b'T' && b[10] != b' ' {
+            return Err(DateError::Format);
+        }
+        (num(&b[..4]), num(&b[5..7]), num(&b[8..10]))
+    } else if b.len() == 10 && b[2] == b'.' && b[5] == b'.' {
+        (num(&b[6..10]), num(&b[3..5]), num(&b[..2]))
+    } else {
+        return Err(DateError::Format);
+    };
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return Err(DateError::Format);
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(DateError::Format);
+    }
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::DoesNotExist)
+}
+
+/// A date cell: a real Excel date, or text.
+pub fn cell_date(c: &Cell) -> Result<NaiveDate, DateError> {
+    match c {
+        Cell::Date(d) => Ok(*d),
+        Cell::Text(s) => parse_date(s),
+        _ => Err(DateError::Format),
+    }
+}
+
+/// `1234`, `1234.50`, `1234,50`, `1 234,50` (space or no-break space as thousands separator), optional
+/// leading `-` (ledger deductions). Exact: the digits become the decimal, nothing is guessed.
+pub fn parse_amount(s: &str) -> Option<Decimal> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(r) => (true, r.trim_start()),
+        None => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    // Split off the decimal part at the single `,` or `.`.
+    let seps = body.chars().filter(|c| *c == ',' || *c == '.').count();
+    if seps > 1 {
+        return None;
+    }
+    let (int_part, frac) = match body.find([',', '.']) {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, ""),
+    };
+    if (seps == 1 && frac.is_empty()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Thousands groups: `1 234 567` — every group after the first has exactly three digits.
+    let groups: Vec<&str> = int_part.split([' ', '\u{a0}', '\u{202f}']).collect();
+    if groups
+        .iter()
+        .any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    if groups.len() > 1 && (groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)) {
+        return None;
+    }
+    let mut text = String::with_capacity(body.len() + 1);
+    if neg {
+        text.push('-');
+    }
+    for g in &groups {
+        text.push_str(g);
+    }
+    if !frac.is_empty() {
+        text.push('.');
+        text.push_str(frac);
+    }
+    Decimal::from_str_exact(&text).ok()
+}
+
+/// An amount cell: a numeric Excel cell or text.
+pub fn cell_amount(c: &Cell) -> Option<Decimal> {
+    match c {
+        Cell::Int(i) => Some(Decimal::from(*i)),
+        Cell::Float(f) => decimal_from_sheet_number(*f),
+        Cell::Text(s) => parse_amount(s),
+        _ => None,
+    }
+}
+
+/// A value that is not one of the boolean spellings of SPEC §1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotABool;
+
+/// `ja/nei`, `j/n`, `true/false`, `1/0`, `x`/empty (SPEC §1.1), case-insensitive. Empty is `None` (the
+/// caller applies the column's default).
+pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.to_ascii_lowercase().as_str() {
+        "ja" | "j" | "true" | "1" | "x" => Ok(Some(true)),
+        "nei" | "n" | "false" | "0" => Ok(Some(false)),
+        _ => Err(NotABool),
+    }
+}
+
+pub fn cell_bool(c: &Cell) -> Result<Option<bool>, NotABool> {
+    match c {
+        Cell::Empty => Ok(None),
+        Cell::Bool(b) => Ok(Some(*b)),
+        Cell::Int(1) => Ok(Some(true)),
+        Cell::Int(0) => Ok(Some(false)),
+        Cell::Float(f) if *f == 1.0 => Ok(Some(true)),
+        Cell::Float(f) if *f == 0.0 => Ok(Some(false)),
+        Cell::Text(s) => parse_bool(s),
+        _ => Err(NotABool),
+    }
+}
+
+/// A whole number cell (years, grant years).
+pub fn cell_int(c: &Cell) -> Option<i64> {
+    match c {
+        Cell::Int(i) => Some(*i),
+        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(*f as i64),
+        Cell::Text(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            t.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn dates_iso_and_norwegian() {
+        assert_eq!(parse_date("2024-02-29"), Ok(d(2024, 2, 29)));
+        assert_eq!(parse_date("29.02.2024"), Ok(d(2024, 2, 29)));
+        assert_eq!(parse_date(" 01.01.2021 "), Ok(d(2021, 1, 1)));
+        assert_eq!(parse_date("2024-01-31T00:00:00"), Ok(d(2024, 1, 31)));
+        // 31 February and 29 February of a non-leap year do not exist.
+        assert_eq!(parse_date("31.02.2024"), Err(DateError::DoesNotExist));
+        assert_eq!(parse_date("2023-02-29"), Err(DateError::DoesNotExist));
+        assert_eq!(parse_date("2024-13-01"), Err(DateError::Format));
+        assert_eq!(parse_date("1.2.2024"), Err(DateError::Format));
+        assert_eq!(parse_date("2024/01/01"), Err(DateError::Format));
+        assert_eq!(parse_date("01.01.24"), Err(DateError::Format));
+        assert_eq!(parse_date("2024-01-01x"), Err(DateError::Format));
+        assert_eq!(cell_date(&Cell::Date(d(2022, 3, 4))), Ok(d(2022, 3, 4)));
+        assert_eq!(cell_date(&Cell::Float(44000.0)), Err(DateError::Format));
+    }
+
+    #[test]
+    fn amounts_exact() {
+        assert_eq!(parse_amount("1234"), Some(dec("1234")));
+        assert_eq!(parse_amount("1234.50"), Some(dec("1234.50")));
+        assert_eq!(parse_amount("1234,50"), Some(dec("1234.50")));
+        assert_eq!(parse_amount("1 234,50"), Some(dec("1234.50")));
+        assert_eq!(
+            parse_amount("1\u{a0}234\u{a0}567,5"),
+            Some(dec("1234567.5"))
+        );
+        assert_eq!(parse_amount("-12,5"), Some(dec("-12.5")));
+        // 0.1 + 0.2 style values stay exact: "0.10" is 10 øre, scale kept.
+        assert_eq!(parse_amount("0.10").unwrap().to_string(), "0.10");
+        assert_eq!(parse_amount("1.234,50"), None);
+        assert_eq!(parse_amount("12 34"), None);
+        assert_eq!(parse_amount("1234,"), None);
+        assert_eq!(parse_amount("abc"), None);
+        assert_eq!(parse_amount(""), None);
+        assert_eq!(parse_amount("1e5"), None);
+        assert_eq!(cell_amount(&Cell::Float(1234.5)), Some(dec("1234.5")));
+        assert_eq!(cell_amount(&Cell::Int(235000)), Some(dec("235000")));
+    }
+
+    #[test]
+    fn booleans() {
+        for t in ["ja", "JA", "j", "True", "1", "x", "X"] {
+            assert_eq!(parse_bool(t), Ok(Some(true)), "{t}");
+        }
+        for f in ["nei", "N", "false", "0"] {
+            assert_eq!(parse_bool(f), Ok(Some(false)), "{f}");
+        }
+        assert_eq!(parse_bool("  "), Ok(None));
+        assert_eq!(parse_bool("kanskje"), Err(NotABool));
+        assert_eq!(cell_bool(&Cell::Bool(true)), Ok(Some(true)));
+        assert_eq!(cell_bool(&Cell::Int(0)), Ok(Some(false)));
+        assert_eq!(cell_bool(&Cell::Int(2)), Err(NotABool));
+    }
+
+    #[test]
+    fn whole_numbers() {
+        assert_eq!(cell_int(&Cell::Text("2024")), Some(2024));
+        assert_eq!(cell_int(&Cell::Float(2024.0)), Some(2024));
+        assert_eq!(cell_int(&Cell::Text("20.5")), None);
+        assert_eq!(cell_int(&Cell::Text("+3")), None);
+    }
+}
