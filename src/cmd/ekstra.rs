@@ -56,10 +56,7 @@ pub fn load(
     vedtak: Option<&std::path::Path>,
 ) -> anyhow::Result<EkstraInput> {
     let run_year = chrono::Local::now().year();
-    let kommuner = match &input.kommuner {
-        Some(p) => Some(input::load_kommuner(p)?),
-        None => None,
-    };
+    let (kommuner, dsf) = crate::cmd::common::load_register_and_dsf(input, run_year)?;
     let opts = LoadOptions {
         run_year,
         reject_synthetic: input.no_synthetic,
@@ -69,7 +66,6 @@ pub fn load(
     if let Some(k) = &kommuner {
         avvik.extend(k.avvik.iter().cloned());
     }
-    let dsf = input::load_dsf(&input.dsf, &opts)?;
     avvik.extend(dsf.avvik);
     let r = input::load_rates(rates)?;
     avvik.extend(r.avvik);

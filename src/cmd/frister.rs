@@ -98,12 +98,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .checked_add_days(chrono::Days::new(u64::from(args.days)))
         .context("--days goes beyond the calendar")?;
 
-    let kommuner = match &args.input.kommuner {
-        Some(p) => Some(input::load_kommuner(p)?),
-        None => None,
-    };
+    let run_year = chrono::Local::now().year();
+    let (kommuner, dsf) = crate::cmd::common::load_register_and_dsf(&args.input, run_year)?;
     let opts = LoadOptions {
-        run_year: chrono::Local::now().year(),
+        run_year,
         reject_synthetic: args.input.no_synthetic,
         kommuner: kommuner.as_ref().map(|k| &k.data),
     };
@@ -111,7 +109,6 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if let Some(k) = &kommuner {
         avvik.extend(k.avvik.iter().cloned());
     }
-    let dsf = input::load_dsf(&args.input.dsf, &opts)?;
     avvik.extend(dsf.avvik);
     let rates = input::load_rates(&args.rates)?;
     avvik.extend(rates.avvik);
