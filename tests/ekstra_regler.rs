@@ -717,3 +717,18 @@ fn explain_person_gives_every_application_of_the_person() {
     assert_eq!(ids, vec!["A", "B"]);
     assert!(got[0].1.iter().any(|s| s.regel == "FHT-9"));
 }
+
+#[test]
+fn fht3_newborn_needs_mother_settled_by_agreement() {
+    // Seed 004 §3.1: for a child born after the mother's settlement, the mother must be settled by
+    // agreement. Child born 01.06.2020, mother settled 01.03.2020 (+ 6 mnd = 01.09.2020: inside IT-4).
+    let mut mor = person_nr("01.01.1990", "01.03.2020", 100);
+    mor.bosatt_etter_avtale = false;
+    let mut barn = person("01.06.2020", "01.06.2020");
+    barn.mor_fnr = Some(mor.fnr);
+    // S = 01.06.2020 → deadline + 13 = 01.07.2021.
+    let s = soknad("B", &barn, FhtType::T1, 1, "01.07.2021", "150000");
+    let v = sjekk(&s, &[mor.clone(), barn.clone()], &[]);
+    assert_eq!(v.frist, Some(dato("01.07.2021")));
+    assert_eq!(v.avvisningsgrunner, vec![A::IkkeAvtale]);
+}

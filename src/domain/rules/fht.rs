@@ -10,8 +10,9 @@
 
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::money::{fmt_money, round_ore};
-use crate::domain::person::{Extract, Malgruppe, Person};
+use crate::domain::person::{Extract, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
+use crate::domain::rules::it;
 use crate::domain::soknad::{FhtType, Grunnlag, Soknad, TidligereVedtak};
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
@@ -343,7 +344,8 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
         steps: Vec::new(),
     };
     // IT-1 target group.
-    if p.malgruppe == Malgruppe::Utenfor {
+    let it1 = it::it1_target_group(p.malgruppe);
+    if it1.is_err() {
         st.utenfor.push("målgruppe utenfor (IT-1)".into());
     }
     st.steps.push(ExplainStep {
@@ -351,45 +353,50 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
         tekst: format!(
             "målgruppe {} → {}",
             p.malgruppe,
-            if p.malgruppe == Malgruppe::Utenfor {
+            if it1.is_err() {
                 "utenfor integreringstilskuddet"
             } else {
                 "i målgruppen"
             }
         ),
     });
-    // IT-4 newborns. TODO(lead): use rules::it::… once merged (IT-4 predicate).
+    // IT-4 newborns (the predicate is shared with the integration grant).
     if let Some(mor_fnr) = &p.mor_fnr {
         match g.person(mor_fnr) {
-            Some(mor) if p.fodselsdato > mor.bosettingsdato => {
-                st.s = p.fodselsdato;
-                let grense = add_months(mor.bosettingsdato, 6);
-                let innenfor = grense.is_some_and(|gr| p.fodselsdato <= gr);
-                st.steps.push(ExplainStep {
-                    regel: "IT-4",
-                    tekst: format!(
-                        "født {} etter mors bosetting {}; grense mors bosetting + 6 mnd = {} → {}; bosettingsdato = fødselsdato {}",
-                        d(p.fodselsdato),
-                        d(mor.bosettingsdato),
-                        opt_d(grense),
-                        if innenfor { "innenfor" } else { "født mer enn 6 mnd etter (fodt_etter_6_mnd)" },
-                        d(p.fodselsdato)
-                    ),
-                });
-                if !innenfor {
-                    st.utenfor
-                        .push("født mer enn 6 mnd etter mors bosetting (IT-4)".into());
-                }
-                // Seed 004 §3.1: for a child born after settlement, the mother must be settled by agreement.
-                if !mor.bosatt_etter_avtale {
-                    st.ikke_avtale = true;
+            Some(mor) => {
+                let (limit, innenfor) = match it::it4_newborn(p.fodselsdato, mor.bosettingsdato) {
+                    it::Newborn::No => (None, true),
+                    it::Newborn::Within { limit } => (Some(limit), true),
+                    it::Newborn::TooLate { limit } => (Some(limit), false),
+                };
+                if let Some(grense) = limit {
+                    st.s = p.fodselsdato;
                     st.steps.push(ExplainStep {
-                        regel: "FHT-3",
-                        tekst: "mor er ikke bosatt etter avtale (seed 004 §3.1)".into(),
+                        regel: "IT-4",
+                        tekst: format!(
+                            "født {} etter mors bosetting {}; grense mors bosetting + 6 mnd = {} → {}; bosettingsdato = fødselsdato {}",
+                            d(p.fodselsdato),
+                            d(mor.bosettingsdato),
+                            d(grense),
+                            if innenfor { "innenfor" } else { "født mer enn 6 mnd etter (fodt_etter_6_mnd)" },
+                            d(p.fodselsdato)
+                        ),
                     });
+                    if !innenfor {
+                        st.utenfor
+                            .push("født mer enn 6 mnd etter mors bosetting (IT-4)".into());
+                    }
+                    // Seed 004 §3.1: for a child born after settlement, the mother must be settled by
+                    // agreement.
+                    if !mor.bosatt_etter_avtale {
+                        st.ikke_avtale = true;
+                        st.steps.push(ExplainStep {
+                            regel: "FHT-3",
+                            tekst: "mor er ikke bosatt etter avtale (seed 004 §3.1)".into(),
+                        });
+                    }
                 }
             }
-            Some(_) => {}
             None => st.steps.push(ExplainStep {
                 regel: "IT-4",
                 tekst: "mor ikke funnet i uttrekket (mor_ikke_funnet): barnets egen rad brukes"
@@ -397,20 +404,20 @@ fn person_status(p: &Person, g: &FhtGrunnlag) -> PersonStatus {
             }),
         }
     }
-    // IT-5 family immigration, 5-year rule. TODO(lead): use rules::it::… once merged (IT-5 predicate).
+    // IT-5 family immigration, 5-year rule (the predicate is shared with the integration grant).
     if p.malgruppe.is_family() {
         if let (Some(ref_fnr), Some(soknadsdato)) = (&p.referanse_fnr, p.familie_soknadsdato) {
             match g.person(ref_fnr) {
                 Some(r) => {
-                    let grense = add_months(r.bosettingsdato, 60);
-                    let over = grense.is_none_or(|gr| soknadsdato > gr);
+                    let res = it::it5_family_five_years(r.bosettingsdato, soknadsdato);
+                    let over = res.is_err();
                     st.steps.push(ExplainStep {
                         regel: "IT-5",
                         tekst: format!(
                             "familiesøknad {} mot referansens bosetting {} + 5 år = {} → {}",
                             d(soknadsdato),
                             d(r.bosettingsdato),
-                            opt_d(grense),
+                            d(it::add_months(r.bosettingsdato, 60)),
                             if over {
                                 "over 5 år (familie_over_5_ar)"
                             } else {
