@@ -1,1 +1,519 @@
-//! (to be written)
+//! `rapport.xlsx` (issue 4, SPEC §6): the termin for people — sheets `Sammendrag` (per municipality and
+//! grant code, with a totals row), `Linjer` (persons and lines), `Avvik` and `Satser` (rates used, with
+//! status and source: T-5 says the reports always name rates that are not adopted).
+//!
+//! Real numbers and dates in cells (never text), money formatted `#,##0.00` (what Norwegian Excel shows
+//! as `# ##0,00`), frozen header row, autofilter, column widths from the content. Person numbers are masked:
+//! SPEC §6 allows the full fnr only in `grunnlag.csv` and `utbetalt.csv`. Renders only; it computes no
+//! amount except sums of the lines it shows.
+
+use crate::domain::avvik::Avvik;
+use crate::domain::basis::{BasisLine, TerminResult};
+use crate::domain::ids::{Fnr, Knr};
+use crate::domain::rates::{RateCode, RateStatus, RateTable};
+use crate::output::OutputDir;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use std::collections::{BTreeMap, BTreeSet};
+use thiserror::Error;
+
+/// Excel's number format code for money. Format codes are stored in the US form; Norwegian Excel shows
+/// this as `# ##0,00`. (A literal `# ##0,00` code would mean "divide by 1000".)
+pub const MONEY_FORMAT: &str = "#,##0.00";
+pub const DATE_FORMAT: &str = "dd.mm.yyyy";
+
+/// Excel's row limit (1 048 576) less the header row and one row for the "see grunnlag.csv" note.
+pub const MAX_DATA_ROWS: usize = 1_048_576 - 2;
+
+/// Sheet names, in order.
+pub const SHEETS: [&str; 4] = ["Sammendrag", "Linjer", "Avvik", "Satser"];
+
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("building the Excel report: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("writing the Excel report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes the report as `name` (e.g. `rapport.xlsx` or `kommuner/0301/rapport.xlsx`). With `only`, the
+/// report holds that municipality alone (lines, sums, its persons' avvik, the rates its lines used).
+///
+/// Payment avvik (from [`crate::output::payment::write_payment_files`]) belong in `result.avvik` before
+/// this is called, so that the Avvik sheet equals `avvik.csv`.
+pub fn write_report_xlsx(
+    out: &mut OutputDir,
+    name: &str,
+    result: &TerminResult,
+    rates: &RateTable,
+    only: Option<Knr>,
+) -> Result<(), ReportError> {
+    let bytes = report_xlsx_bytes(result, rates, only)?;
+    // Holds masked person numbers only, but per-person amounts: owner-readable like grunnlag.csv.
+    out.write_bytes(name, true, &bytes)?;
+    Ok(())
+}
+
+/// The workbook as bytes (deterministic: the document's creation time is the basis date).
+pub fn report_xlsx_bytes(
+    result: &TerminResult,
+    rates: &RateTable,
+    only: Option<Knr>,
+) -> Result<Vec<u8>, XlsxError> {
+    report_with_row_limit(result, rates, only, MAX_DATA_ROWS)
+}
+
+/// As [`report_xlsx_bytes`], with at most `max_rows` data rows in `Linjer` and `Avvik`; beyond that a note
+/// row says how many were left out and where they are (`Sammendrag` always covers every line).
+fn report_with_row_limit(
+    result: &TerminResult,
+    rates: &RateTable,
+    only: Option<Knr>,
+    max_rows: usize,
+) -> Result<Vec<u8>, XlsxError> {
+    let lines: Vec<&BasisLine> = result
+        .lines
+        .iter()
+        .filter(|l| only.is_none_or(|k| l.key.kommune == k))
+        .collect();
+    let names: BTreeMap<Knr, String> = result
+        .kommuner
+        .iter()
+        .filter_map(|k| k.navn.clone().map(|n| (k.kommune, n)))
+        .collect();
+    let utbetales: BTreeMap<Knr, bool> = result
+        .kommuner
+        .iter()
+        .map(|k| (k.kommune, k.utbetales))
+        .collect();
+    let persons: BTreeSet<Fnr> = lines.iter().map(|l| l.key.fnr).collect();
+    // A one-municipality report shows only avvik about its own persons: file-level and register avvik
+    // may concern other municipalities.
+    let avvik: Vec<&Avvik> = result
+        .avvik
+        .iter()
+        .filter(|a| only.is_none() || a.fnr.is_some_and(|f| persons.contains(&f)))
+        .collect();
+    let used: BTreeSet<(i32, RateCode)> = match only {
+        None => result.rates_used.iter().copied().collect(),
+        Some(_) => lines.iter().map(|l| (l.key.ar, l.key.kode)).collect(),
+    };
+
+    let mut wb = Workbook::new();
+    let created = date_cell(result.basis_date)?;
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(format!("Tilskudd termin {}", result.termin))
+            .set_author("tilskudd")
+            .set_creation_datetime(&created),
+    );
+    let f = Formats::new();
+    let termin = result.termin.to_string();
+
+    // Sammendrag: one row per (municipality, code).
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name(SHEETS[0])?;
+        let mut s = Sheet::new(
+            ws,
+            &f,
+            &[
+                "termin",
+                "grunnlagsdato",
+                "kommunenummer",
+                "navn",
+                "kode",
+                "personer",
+                "linjer",
+                "opptjent",
+                "tidligere_utbetalt",
+                "a_utbetale",
+                "utbetales",
+            ],
+        )?;
+        #[derive(Default)]
+        struct Agg {
+            persons: BTreeSet<Fnr>,
+            n: u32,
+            opptjent: Decimal,
+            tidligere: Decimal,
+            a_utbetale: Decimal,
+        }
+        let mut agg: BTreeMap<(Knr, RateCode), Agg> = BTreeMap::new();
+        for l in &lines {
+            let a = agg.entry((l.key.kommune, l.key.kode)).or_default();
+            a.persons.insert(l.key.fnr);
+            a.n += 1;
+            a.opptjent += l.opptjent;
+            a.tidligere += l.tidligere_utbetalt;
+            a.a_utbetale += l.a_utbetale;
+        }
+        let mut total = Agg::default();
+        for ((k, kode), a) in &agg {
+            s.string(&termin)?;
+            s.date(result.basis_date)?;
+            s.string(&k.to_string())?;
+            s.string(names.get(k).map_or("", String::as_str))?;
+            s.string(kode.as_str())?;
+            s.int(a.persons.len() as i64)?;
+            s.int(i64::from(a.n))?;
+            s.money(a.opptjent)?;
+            s.money(a.tidligere)?;
+            s.money(a.a_utbetale)?;
+            s.string(yes_no(utbetales.get(k).copied().unwrap_or(false)))?;
+            s.next_row();
+            total.persons.extend(a.persons.iter().copied());
+            total.n += a.n;
+            total.opptjent += a.opptjent;
+            total.tidligere += a.tidligere;
+            total.a_utbetale += a.a_utbetale;
+        }
+        s.finish_data()?;
+        // Totals row, outside the autofilter range so that sorting leaves it at the bottom.
+        s.bold_string("Sum")?;
+        s.skip(4);
+        s.int(total.persons.len() as i64)?;
+        s.int(i64::from(total.n))?;
+        s.money_bold(total.opptjent)?;
+        s.money_bold(total.tidligere)?;
+        s.money_bold(total.a_utbetale)?;
+        s.set_widths()?;
+    }
+
+    // Linjer: one row per basis line.
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name(SHEETS[1])?;
+        let mut s = Sheet::new(
+            ws,
+            &f,
+            &[
+                "termin",
+                "kommunenummer",
+                "navn",
+                "fnr",
+                "duf",
+                "kode",
+                "tilskuddsar",
+                "ar",
+                "maneder",
+                "sats",
+                "opptjent",
+                "tidligere_utbetalt",
+                "a_utbetale",
+                "regler",
+            ],
+        )?;
+        for l in lines.iter().take(max_rows) {
+            s.string(&termin)?;
+            s.string(&l.key.kommune.to_string())?;
+            s.string(names.get(&l.key.kommune).map_or("", String::as_str))?;
+            s.string(&l.key.fnr.masked())?;
+            s.string(&l.duf.map(|d| d.to_string()).unwrap_or_default())?;
+            s.string(l.key.kode.as_str())?;
+            s.int(i64::from(l.tilskuddsar))?;
+            s.int(i64::from(l.key.ar))?;
+            match l.maneder {
+                Some(m) => s.int(i64::from(m))?,
+                None => s.skip(1),
+            }
+            s.money(l.sats)?;
+            s.money(l.opptjent)?;
+            s.money(l.tidligere_utbetalt)?;
+            s.money(l.a_utbetale)?;
+            s.string(&l.regler.join("|"))?;
+            s.next_row();
+        }
+        s.finish_data()?;
+        if lines.len() > max_rows {
+            s.bold_string(&format!(
+                "{} more lines than Excel can hold: see grunnlag.csv",
+                lines.len() - max_rows
+            ))?;
+        }
+        s.set_widths()?;
+    }
+
+    // Avvik.
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name(SHEETS[2])?;
+        let mut s = Sheet::new(
+            ws,
+            &f,
+            &["fil", "linje", "kolonne", "fnr", "kode", "niva", "melding"],
+        )?;
+        for a in avvik.iter().take(max_rows) {
+            s.string(&a.fil)?;
+            match a.linje {
+                Some(l) => s.int(l as i64)?,
+                None => s.skip(1),
+            }
+            s.string(a.kolonne.as_deref().unwrap_or(""))?;
+            s.string(&a.fnr.map(|f| f.masked()).unwrap_or_default())?;
+            s.string(&a.kode)?;
+            s.string(a.niva.as_str())?;
+            s.string(&crate::domain::ids::mask_text(&a.melding))?;
+            s.next_row();
+        }
+        s.finish_data()?;
+        if avvik.len() > max_rows {
+            s.bold_string(&format!(
+                "{} more avvik than Excel can hold: see avvik.csv",
+                avvik.len() - max_rows
+            ))?;
+        }
+        s.set_widths()?;
+    }
+
+    // Satser: the rates used, with status and source (T-5).
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name(SHEETS[3])?;
+        let mut s = Sheet::new(
+            ws,
+            &f,
+            &[
+                "ar", "kode", "belop", "status", "vedtatt", "kilde", "kilderad",
+            ],
+        )?;
+        for (ar, kode) in &used {
+            s.int(i64::from(*ar))?;
+            s.string(kode.as_str())?;
+            match rates.get(*ar, *kode) {
+                Ok(r) => {
+                    if *kode == RateCode::FhtFristMnd {
+                        s.int(r.belop.to_i64().unwrap_or(0))?;
+                    } else {
+                        s.money(r.belop)?;
+                    }
+                    s.string(r.status.as_str())?;
+                    s.string(yes_no(r.status == RateStatus::Vedtatt))?;
+                    s.string(&r.kilde)?;
+                    s.string(&r.origin)?;
+                }
+                Err(_) => {
+                    s.skip(1);
+                    s.string("mangler")?;
+                    s.string("nei")?;
+                    s.string("ikke i satstabellen")?;
+                    s.skip(1);
+                }
+            }
+            s.next_row();
+        }
+        s.finish_data()?;
+        s.set_widths()?;
+    }
+
+    wb.save_to_buffer()
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "ja"
+    } else {
+        "nei"
+    }
+}
+
+fn date_cell(d: chrono::NaiveDate) -> Result<ExcelDateTime, XlsxError> {
+    use chrono::Datelike;
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).unwrap_or(1900),
+        d.month() as u8,
+        d.day() as u8,
+    )
+}
+
+struct Formats {
+    header: Format,
+    money: Format,
+    money_bold: Format,
+    date: Format,
+    bold: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            header: Format::new().set_bold(),
+            money: Format::new().set_num_format(MONEY_FORMAT),
+            money_bold: Format::new().set_num_format(MONEY_FORMAT).set_bold(),
+            date: Format::new().set_num_format(DATE_FORMAT),
+            bold: Format::new().set_bold(),
+        }
+    }
+}
+
+/// Writes rows left to right, remembering the widest content per column for the widths.
+struct Sheet<'a> {
+    ws: &'a mut Worksheet,
+    f: &'a Formats,
+    row: u32,
+    col: u16,
+    ncols: u16,
+    widths: Vec<usize>,
+}
+
+impl<'a> Sheet<'a> {
+    fn new(ws: &'a mut Worksheet, f: &'a Formats, headers: &[&str]) -> Result<Self, XlsxError> {
+        for (i, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, *h, &f.header)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(Sheet {
+            ws,
+            f,
+            row: 1,
+            col: 0,
+            ncols: headers.len() as u16,
+            widths: headers.iter().map(|h| h.chars().count() + 2).collect(),
+        })
+    }
+
+    fn seen(&mut self, len: usize) {
+        if let Some(w) = self.widths.get_mut(self.col as usize) {
+            *w = (*w).max(len);
+        }
+        self.col += 1;
+    }
+
+    fn skip(&mut self, n: u16) {
+        self.col += n;
+    }
+
+    fn string(&mut self, s: &str) -> Result<(), XlsxError> {
+        if !s.is_empty() {
+            self.ws.write_string(self.row, self.col, s)?;
+        }
+        self.seen(s.chars().count());
+        Ok(())
+    }
+
+    fn bold_string(&mut self, s: &str) -> Result<(), XlsxError> {
+        self.ws
+            .write_string_with_format(self.row, self.col, s, &self.f.bold)?;
+        self.seen(s.chars().count());
+        Ok(())
+    }
+
+    fn int(&mut self, n: i64) -> Result<(), XlsxError> {
+        self.ws.write_number(self.row, self.col, n as f64)?;
+        self.seen(n.to_string().len());
+        Ok(())
+    }
+
+    fn money_with(&mut self, x: Decimal, bold: bool) -> Result<(), XlsxError> {
+        // Excel holds doubles; an øre amount below 2^53/100 round-trips exactly to two decimals.
+        let v = x.to_f64().unwrap_or(0.0);
+        let fmt = if bold {
+            &self.f.money_bold
+        } else {
+            &self.f.money
+        };
+        self.ws
+            .write_number_with_format(self.row, self.col, v, fmt)?;
+        // Digits, thousands separators and the decimals.
+        let len = crate::domain::money::fmt_money(x).len();
+        self.seen(len + len / 4 + 1);
+        Ok(())
+    }
+
+    fn money(&mut self, x: Decimal) -> Result<(), XlsxError> {
+        self.money_with(x, false)
+    }
+
+    fn money_bold(&mut self, x: Decimal) -> Result<(), XlsxError> {
+        self.money_with(x, true)
+    }
+
+    fn date(&mut self, d: chrono::NaiveDate) -> Result<(), XlsxError> {
+        let dt = date_cell(d)?;
+        self.ws
+            .write_date_with_format(self.row, self.col, &dt, &self.f.date)?;
+        self.seen(10);
+        Ok(())
+    }
+
+    fn next_row(&mut self) {
+        self.row += 1;
+        self.col = 0;
+    }
+
+    /// Autofilter over the header and the data rows written so far; moves to the row after them.
+    fn finish_data(&mut self) -> Result<(), XlsxError> {
+        let last = self.row.saturating_sub(1);
+        self.ws
+            .autofilter(0, 0, last, self.ncols.saturating_sub(1))?;
+        self.col = 0;
+        Ok(())
+    }
+
+    fn set_widths(&mut self) -> Result<(), XlsxError> {
+        // The note row's long text is not a column's content.
+        self.widths.iter_mut().for_each(|w| *w = (*w).min(60));
+        for (i, w) in self.widths.iter().enumerate() {
+            self.ws
+                .set_column_width(i as u16, (*w).clamp(6, 60) as f64 + 1.0)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::basis::Counts;
+    use crate::domain::ids::Fnr;
+    use crate::domain::ledger::LineKey;
+    use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+
+    #[test]
+    fn rows_beyond_excels_limit_are_noted_not_fatal() {
+        let termin: crate::domain::termin::Termin = "2024-Q3".parse().unwrap();
+        let fnr = Fnr::with_control_digits("018190100")
+            .or_else(|| Fnr::with_control_digits("018190101"))
+            .unwrap();
+        let line = |ar| BasisLine {
+            key: LineKey {
+                fnr,
+                kommune: Knr::parse("0301").unwrap(),
+                kode: RateCode::Ar2,
+                ar,
+            },
+            duf: None,
+            tilskuddsar: 2,
+            maneder: Some(1),
+            sats: Decimal::from(120),
+            opptjent: Decimal::from(10),
+            tidligere_utbetalt: Decimal::ZERO,
+            a_utbetale: Decimal::from(10),
+            regler: vec!["IT-13"],
+        };
+        let r = TerminResult {
+            termin,
+            basis_date: termin.basis_date(),
+            lines: (2021..2026).map(line).collect(),
+            kommuner: vec![],
+            new_ledger: vec![],
+            avvik: vec![],
+            rates_used: vec![],
+            counts: Counts::default(),
+        };
+        let bytes = report_with_row_limit(&r, &RateTable::default(), None, 3).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let l = wb.worksheet_range("Linjer").unwrap();
+        // Header + 3 lines + the note: 5 lines − 3 shown = 2 more.
+        assert_eq!(l.rows().count(), 5);
+        assert_eq!(
+            l.rows().next_back().unwrap()[0],
+            Data::String("2 more lines than Excel can hold: see grunnlag.csv".into())
+        );
+        // Sammendrag still covers all five: 5 × 10 = 50.
+        let s = wb.worksheet_range("Sammendrag").unwrap();
+        let total = s.rows().next_back().unwrap();
+        assert_eq!(total[9], Data::Float(50.0));
+    }
+}
