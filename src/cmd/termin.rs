@@ -303,9 +303,18 @@ pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
         .map(|rt| format!("{} {} ({})", rt.ar, rt.kode, rt.status))
         .collect();
     if !unadopted.is_empty() {
+        let shown: Vec<&str> = unadopted.iter().take(5).map(String::as_str).collect();
+        let more = unadopted.len() - shown.len();
         s.push_str(&format!(
-            "rates not adopted (T-5): {}\n",
-            unadopted.join(", ")
+            "rates not adopted (T-5): {} of {} used: {}{} (all listed in manifest.json)\n",
+            unadopted.len(),
+            r.rates_used.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     if !r.avvik.is_empty() {

@@ -173,7 +173,9 @@ pub fn write_grunnlag<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
     let termin = r.termin.to_string();
     let mut buf = String::with_capacity(32);
     for l in &r.lines {
-        grunnlag_fields(&termin, l, &mut buf, |f| c.write_field(f).map_err(io::Error::from))?;
+        grunnlag_fields(&termin, l, &mut buf, |f| {
+            c.write_field(f).map_err(io::Error::from)
+        })?;
         c.write_record(None::<&[u8]>)?;
     }
     c.flush()
@@ -300,7 +302,11 @@ mod tests {
         };
         write_utbetalt(&mut ledger_text, std::slice::from_ref(&ll)).unwrap();
         assert_eq!(
-            String::from_utf8(ledger_text).unwrap().lines().nth(1).unwrap(),
+            String::from_utf8(ledger_text)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap(),
             ledger_record(&ll).join(",")
         );
     }
