@@ -8,10 +8,17 @@ use tilskudd::domain::engine::{Engine, Params};
 #[test]
 #[ignore]
 fn phases() {
-    let (Ok(dsf), Ok(rates)) = (std::env::var("TILSKUDD_PERF_DSF"), std::env::var("TILSKUDD_PERF_RATES")) else {
+    let (Ok(dsf), Ok(rates)) = (
+        std::env::var("TILSKUDD_PERF_DSF"),
+        std::env::var("TILSKUDD_PERF_RATES"),
+    ) else {
         return;
     };
-    let opts = tilskudd::input::LoadOptions { run_year: 2024, reject_synthetic: false, kommuner: None };
+    let opts = tilskudd::input::LoadOptions {
+        run_year: 2024,
+        reject_synthetic: false,
+        kommuner: None,
+    };
     let t0 = Instant::now();
     let ex = tilskudd::input::load_dsf(&PathBuf::from(dsf), &opts).unwrap();
     let rt = tilskudd::input::load_rates(&[PathBuf::from(rates)]).unwrap();
@@ -32,5 +39,19 @@ fn phases() {
         r.lines.len(),
         t4 - t3,
         sink.len()
+    );
+}
+
+#[test]
+#[ignore]
+fn sizes() {
+    use std::mem::size_of;
+    eprintln!(
+        "BasisLine {} LedgerLine {} Person {} Assessment {} Avvik {}",
+        size_of::<tilskudd::domain::basis::BasisLine>(),
+        size_of::<tilskudd::domain::ledger::LedgerLine>(),
+        size_of::<tilskudd::domain::person::Person>(),
+        size_of::<tilskudd::domain::engine::Assessment>(),
+        size_of::<tilskudd::domain::avvik::Avvik>()
     );
 }

@@ -753,57 +753,60 @@ impl<'a> Engine<'a> {
         // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
         let mut order: Vec<usize> = (0..personer.len()).collect();
         order.par_sort_by_key(|&i| personer[i].fnr);
-        type Out = Result<(Assessment, Vec<BasisLine>), MissingRate>;
-        let outs: Vec<(usize, Out)> = order
-            .par_iter()
-            .map(|&i| {
-                let p = &personer[i];
-                let out = self.assess(p, false).map(|mut a| {
-                    let lines = net_person(&a, self.paid_lines(&p.fnr));
-                    // Keep only what the totals need; the accruals live on in `lines`.
-                    a.accruals = Vec::new();
-                    (a, lines)
-                });
-                (i, out)
-            })
-            .collect();
-        // The first missing rate in extract order (deterministic).
-        if let Some(e) = outs
-            .iter()
-            .filter_map(|(i, o)| o.as_ref().err().map(|e| (*i, e.clone())))
-            .min_by_key(|(i, _)| *i)
-        {
-            return Err(e.1);
-        }
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
             ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
-        let n_lines = outs
-            .iter()
-            .map(|(_, o)| o.as_ref().map_or(0, |(_, l)| l.len()))
-            .sum();
-        let mut lines = Vec::with_capacity(n_lines);
+        let mut lines: Vec<BasisLine> = Vec::new();
         let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
-        for (i, out) in outs {
-            let Ok((a, l)) = out else { continue };
-            match (a.status, l.is_empty()) {
-                (Status::Excluded(_), true) => counts.personer_utelatt += 1,
-                (Status::Excluded(_), false) => {
-                    counts.personer_utelatt += 1;
-                    counts.personer_utelatt_med_trekk += 1;
+        let mut first_err: Option<(usize, MissingRate)> = None;
+        // In chunks, so that only one chunk's per-person vectors exist beside the growing basis.
+        for chunk in order.chunks(1 << 16) {
+            let outs: Vec<(usize, Result<PersonOut, MissingRate>)> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let p = &personer[i];
+                    let out = self.assess(p, false).map(|a| PersonOut {
+                        lines: net_person(&a, self.paid_lines(&p.fnr)),
+                        status: a.status,
+                        avvik: a.avvik,
+                        rates_used: a.rates_used,
+                    });
+                    (i, out)
+                })
+                .collect();
+            for (i, out) in outs {
+                let o = match out {
+                    Ok(o) => o,
+                    Err(e) => {
+                        // The first missing rate in extract order (deterministic).
+                        if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                            first_err = Some((i, e));
+                        }
+                        continue;
+                    }
+                };
+                match (o.status, o.lines.is_empty()) {
+                    (Status::Excluded(_), true) => counts.personer_utelatt += 1,
+                    (Status::Excluded(_), false) => {
+                        counts.personer_utelatt += 1;
+                        counts.personer_utelatt_med_trekk += 1;
+                    }
+                    (Status::Included, false) => counts.personer_brukt += 1,
+                    (Status::Included, true) => counts.personer_uten_belop += 1,
                 }
-                (Status::Included, false) => counts.personer_brukt += 1,
-                (Status::Included, true) => counts.personer_uten_belop += 1,
+                rates_used.extend(o.rates_used);
+                if !o.avvik.is_empty() {
+                    person_avvik.push((i, o.avvik));
+                }
+                lines.extend(o.lines);
             }
-            rates_used.extend(a.rates_used.iter().copied());
-            if !a.avvik.is_empty() {
-                person_avvik.push((i, a.avvik));
-            }
-            lines.extend(l);
+        }
+        if let Some((_, e)) = first_err {
+            return Err(e);
         }
         // avvik.csv lists persons in extract order.
         person_avvik.sort_by_key(|(i, _)| *i);
@@ -846,6 +849,14 @@ impl<'a> Engine<'a> {
             counts,
         })
     }
+}
+
+/// What the termin run keeps of one person.
+struct PersonOut {
+    status: Status,
+    avvik: Vec<Avvik>,
+    rates_used: Vec<(i32, RateCode)>,
+    lines: Vec<BasisLine>,
 }
 
 fn yn(b: bool) -> &'static str {
@@ -1013,18 +1024,33 @@ pub fn new_ledger(
         .filter(|k| k.utbetales)
         .map(|k| k.kommune)
         .collect();
-    let mut out: Vec<LedgerLine> = old.to_vec();
-    out.extend(
-        lines
-            .iter()
-            .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
-            .map(|l| LedgerLine {
-                termin,
-                key: l.key,
-                belop: l.a_utbetale,
-                origin: String::new(),
-            }),
-    );
-    out.sort_by_key(|l| (l.key, l.termin));
+    let mut old: Vec<&LedgerLine> = old.iter().collect();
+    old.sort_by_key(|l| (l.key, l.termin)); // stable: ties keep the order read
+    let mut new = lines
+        .iter()
+        .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
+        .map(|l| LedgerLine {
+            termin,
+            key: l.key,
+            belop: l.a_utbetale,
+            origin: String::new(),
+        })
+        .peekable();
+    // Both sequences are sorted; merge them (old first on equal (key, termin)).
+    let mut out = Vec::with_capacity(old.len() + lines.len());
+    let mut old = old.into_iter().peekable();
+    loop {
+        let take_old = match (old.peek(), new.peek()) {
+            (Some(o), Some(n)) => (o.key, o.termin) <= (n.key, n.termin),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_old {
+            out.extend(old.next().cloned());
+        } else {
+            out.extend(new.next());
+        }
+    }
     out
 }
