@@ -70,6 +70,8 @@ pub struct TerminInputs {
     pub rates: RateTable,
     pub kommuner: Option<KommuneRegister>,
     pub ledger: Vec<LedgerLine>,
+    /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`).
+    pub ledger_duplicates: u64,
     /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger.
     pub avvik: Vec<Avvik>,
     pub stats: Vec<FileStats>,
@@ -127,6 +129,7 @@ impl TerminInputs {
         avvik.extend(rt.avvik);
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
+        let mut ledger_duplicates = 0;
         let ledger = if paid.is_empty() {
             Vec::new()
         } else {
@@ -134,13 +137,17 @@ impl TerminInputs {
             avvik.extend(l.avvik);
             stats.extend(l.stats);
             files.extend(manifest::inputs_of("paid", &l.files));
-            l.data
+            let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
+            ledger_duplicates = dup.len() as u64;
+            avvik.extend(dup);
+            lines
         };
         Ok(TerminInputs {
             extract: dsf.data,
             rates: rt.data,
             kommuner,
             ledger,
+            ledger_duplicates,
             avvik,
             stats,
             manifest_inputs: files,
@@ -219,6 +226,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 
 /// The reader's row counts (rows read and rejected) complete the engine's counts.
 pub fn fill_reader_counts(result: &mut TerminResult, inputs: &TerminInputs) {
+    // Lines read = lines used + repeats dropped.
+    result.counts.ledger_linjer_lest += inputs.ledger_duplicates;
     if let Some(s) = inputs.stats_of(&inputs.extract.personer_file) {
         result.counts.personer_lest = s.read;
         result.counts.personer_avvist = s.rejected;

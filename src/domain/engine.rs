@@ -1054,3 +1054,76 @@ pub fn new_ledger(
     }
     out
 }
+
+/// Two ledger lines record the same payment (termin and key) with different amounts: the ledger is
+/// inconsistent and no amount can be trusted (T-2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the ledger records termin {termin}, {kommune} {kode} {ar} for {fnr} twice with different amounts ({a} in {origin_a}, {b} in {origin_b}); correct the ledger files")]
+pub struct LedgerConflict {
+    pub termin: Termin,
+    pub kommune: Knr,
+    pub kode: RateCode,
+    pub ar: i32,
+    /// Masked.
+    pub fnr: String,
+    pub a: String,
+    pub origin_a: String,
+    pub b: String,
+    pub origin_b: String,
+}
+
+/// T-2 guard: a payment is one line per (termin, key). When the same payment appears twice with the same
+/// amount (typically `--paid` given both Q1's and Q2's `utbetalt.csv`, the second already holding the
+/// first) the repeat is dropped with a warning `dobbel_reskontrolinje`; with a different amount the run
+/// stops. [model]
+pub fn dedupe_ledger(
+    lines: Vec<LedgerLine>,
+) -> Result<(Vec<LedgerLine>, Vec<Avvik>), LedgerConflict> {
+    let mut seen: HashMap<(Termin, LineKey), usize> = HashMap::with_capacity(lines.len());
+    let mut out: Vec<LedgerLine> = Vec::with_capacity(lines.len());
+    let mut avvik = Vec::new();
+    for l in lines {
+        match seen.get(&(l.termin, l.key)) {
+            Some(&i) => {
+                let first = &out[i];
+                if first.belop != l.belop {
+                    return Err(LedgerConflict {
+                        termin: l.termin,
+                        kommune: l.key.kommune,
+                        kode: l.key.kode,
+                        ar: l.key.ar,
+                        fnr: l.key.fnr.masked(),
+                        a: crate::domain::money::fmt_money(first.belop),
+                        origin_a: first.origin.clone(),
+                        b: crate::domain::money::fmt_money(l.belop),
+                        origin_b: l.origin.clone(),
+                    });
+                }
+                let (fil, linje) = split_origin(&l.origin);
+                avvik.push(
+                    Avvik::warning(
+                        &fil,
+                        linje,
+                        None,
+                        "dobbel_reskontrolinje",
+                        format!(
+                            "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
+                            l.key.kommune,
+                            l.key.kode,
+                            l.key.ar,
+                            crate::domain::money::fmt_money(l.belop),
+                            l.termin,
+                            first.origin
+                        ),
+                    )
+                    .with_fnr(Some(l.key.fnr)),
+                );
+            }
+            None => {
+                seen.insert((l.termin, l.key), out.len());
+                out.push(l);
+            }
+        }
+    }
+    Ok((out, avvik))
+}
