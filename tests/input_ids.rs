@@ -354,7 +354,7 @@ fn excel_numeric_fnr_and_kommunenummer_get_their_leading_zeros_back() {
     ws.write_datetime_with_format(
         1,
         1,
-        &rust_xlsxwriter::ExcelDateTime::from_ymd(2022, 3, 15).unwrap(),
+        rust_xlsxwriter::ExcelDateTime::from_ymd(2022, 3, 15).unwrap(),
         &rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
     )
     .unwrap();
