@@ -73,6 +73,13 @@ fn id1_control_digits() {
         "{}",
         l.avvik[2].melding
     );
+    // A 10-digit typo is masked too (mask_text alone only masks 11-digit runs).
+    assert!(
+        l.avvik[2].melding.contains("'010185*****'"),
+        "{}",
+        l.avvik[2].melding
+    );
+    assert!(!l.avvik[2].melding.contains("0101851234"));
     assert_eq!(l.data.personer.len(), 1);
 }
 

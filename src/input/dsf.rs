@@ -207,9 +207,10 @@ fn read_personer_into(
     // Rows without a problem go straight into the extract; duplicates are removed afterwards.
     let first = out.data.personer.len();
     let personer = &mut out.data.personer;
+    personer.reserve(t.row_hint);
     let mut problems = Problems::new();
     // (fnr, line) of every row whose fnr parsed, for the duplicate check.
-    let mut keys: Vec<(Fnr, u64)> = Vec::new();
+    let mut keys: Vec<(Fnr, u64)> = Vec::with_capacity(t.row_hint);
     let n = t.for_each_row(|row| {
         let mut c = RowCheck::new(&name, row);
         let p = check_person(&mut c, row, &ix, opts);
@@ -295,7 +296,12 @@ fn check_person(
             let raw = m.raw();
             // `Malgruppe::from_str` folds æ to "ae", so `familie_humanitær` would not match
             // `familie_humanitar`; SPEC §1.1 lets æ be written a here, so fold it to "a" first.
-            match raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>() {
+            // Fast path: the exact lower-case name (no allocation).
+            let exact = Malgruppe::ALL.iter().copied().find(|g| g.as_str() == raw);
+            match exact
+                .ok_or(())
+                .or_else(|()| raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>())
+            {
                 Ok(g) => Some(g),
                 Err(()) => {
                     c.reject(

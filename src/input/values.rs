@@ -133,10 +133,13 @@ pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
     if s.is_empty() {
         return Ok(None);
     }
-    match s.to_ascii_lowercase().as_str() {
-        "ja" | "j" | "true" | "1" | "x" => Ok(Some(true)),
-        "nei" | "n" | "false" | "0" => Ok(Some(false)),
-        _ => Err(NotABool),
+    let is = |w: &str| s.eq_ignore_ascii_case(w);
+    if ["ja", "j", "true", "1", "x"].into_iter().any(is) {
+        Ok(Some(true))
+    } else if ["nei", "n", "false", "0"].into_iter().any(is) {
+        Ok(Some(false))
+    } else {
+        Err(NotABool)
     }
 }
 
