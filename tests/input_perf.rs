@@ -72,6 +72,14 @@ fn one_million_persons() {
     let _ = tilskudd::input::table::sha256_file(&path).unwrap();
     let hash = t.elapsed();
 
+    // PERF_REPEAT=k loads k extra times first (for profiling the reader alone).
+    let repeat: usize = std::env::var("PERF_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for _ in 0..repeat {
+        let _ = tilskudd::input::load_dsf(dir.path(), &input_support::opts(2024)).unwrap();
+    }
     let t = Instant::now();
     let opts = input_support::opts(2024);
     let l = tilskudd::input::load_dsf(dir.path(), &opts).unwrap();

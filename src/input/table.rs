@@ -42,7 +42,7 @@ pub enum Cell<'a> {
 }
 
 /// Trims white space; the common case (no space at either end, ASCII) costs two byte comparisons.
-fn trim_fast(s: &str) -> &str {
+pub(crate) fn trim_fast(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
         _ => s.trim(),
