@@ -199,12 +199,12 @@ fn read_personer_into(
     personer.reserve(t.row_hint);
     let mut problems = Problems::new();
     // (fnr, line) of every row whose fnr parsed, for the duplicate check.
-    let mut keys: Vec<(Fnr, u64)> = Vec::with_capacity(t.row_hint);
+    let mut keys: Vec<(u64, u64, Fnr)> = Vec::with_capacity(t.row_hint);
     let n = t.for_each_row(file, |row| {
         let mut c = RowCheck::new(&name, row);
         let p = check_person(&mut c, row, &ix, opts);
         if let Some(f) = c.fnr {
-            keys.push((f, row.line));
+            keys.push((fnr_key(&f), row.line, f));
         }
         if let (false, Some(p)) = (c.is_rejected(), p) {
             personer.push(p);
@@ -213,15 +213,15 @@ fn read_personer_into(
     })?;
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
-    // Sorting by the number as an integer is much cheaper than comparing digit arrays.
-    keys.sort_unstable_by_key(|(f, line)| (fnr_key(f), *line));
+    // Sorted by the number as an integer (computed once per row): cheaper than comparing digit arrays.
+    keys.sort_unstable_by_key(|k| (k.0, k.1));
     let mut dup_lines: HashSet<u64> = HashSet::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-        for &(f, line) in group {
+        for &(_, line, f) in group {
             let others: Vec<String> = group
                 .iter()
-                .filter(|(_, l)| *l != line)
-                .map(|(_, l)| l.to_string())
+                .filter(|(_, l, _)| *l != line)
+                .map(|(_, l, _)| l.to_string())
                 .collect();
             let entry = problems.entry(line).or_default();
             entry.rejected = true;
