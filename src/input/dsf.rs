@@ -290,14 +290,7 @@ fn check_person(
         }
         m => {
             let raw = m.raw();
-            // `Malgruppe::from_str` folds æ to "ae", so `familie_humanitær` would not match
-            // `familie_humanitar`; SPEC §1.1 lets æ be written a here, so fold it to "a" first.
-            // Fast path: the exact lower-case name (no allocation).
-            let exact = Malgruppe::ALL.iter().copied().find(|g| g.as_str() == raw);
-            match exact
-                .ok_or(())
-                .or_else(|()| raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>())
-            {
+            match raw.parse::<Malgruppe>() {
                 Ok(g) => Some(g),
                 Err(()) => {
                     c.reject(
