@@ -96,7 +96,8 @@ impl<'f> RowCheck<'f> {
                         Some(col),
                         "syntetisk_fnr",
                         format!(
-                            "'{raw}' is a synthetic test number (month + 40/80), refused by --no-synthetic"
+                            "'{}' is a synthetic test number (month + 40/80), refused by --no-synthetic",
+                            f.masked()
                         ),
                     );
                     return None;
@@ -107,7 +108,10 @@ impl<'f> RowCheck<'f> {
                 self.reject(
                     Some(col),
                     "ugyldig_fnr",
-                    format!("'{raw}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source"),
+                    format!(
+                        "'{}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source",
+                        mask_raw(&raw)
+                    ),
                 );
                 None
             }
@@ -287,6 +291,16 @@ impl<'f> RowCheck<'f> {
                 None
             }
         }
+    }
+}
+
+/// A refused person number as shown in messages: its first six characters and `*****`, whatever its length
+/// (`mask_text` only masks runs of exactly 11 digits, and a typo may have 10 or 12).
+pub fn mask_raw(raw: &str) -> String {
+    if raw.chars().count() > 6 {
+        format!("{}*****", raw.chars().take(6).collect::<String>())
+    } else {
+        raw.to_string()
     }
 }
 

@@ -41,12 +41,30 @@ pub enum Cell<'a> {
     Bool(bool),
 }
 
+/// Trims white space; the common case (no space at either end, ASCII) costs two byte comparisons.
+pub(crate) fn trim_fast(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
+        _ => s.trim(),
+    }
+}
+
+/// A text cell: trimmed, and `Empty` when nothing is left (so `Text` is never blank).
+fn text_cell(s: &str) -> Cell<'_> {
+    let t = trim_fast(s);
+    if t.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(t)
+    }
+}
+
 impl<'a> Cell<'a> {
     /// Empty cell or only white space.
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
+            Cell::Text(s) => s.is_empty(),
             _ => false,
         }
     }
@@ -55,7 +73,7 @@ impl<'a> Cell<'a> {
     pub fn raw(&self) -> Cow<'a, str> {
         match *self {
             Cell::Empty => Cow::Borrowed(""),
-            Cell::Text(s) => Cow::Borrowed(s.trim()),
+            Cell::Text(s) => Cow::Borrowed(s),
             Cell::Int(i) => Cow::Owned(i.to_string()),
             Cell::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 {
                 format!("{}", f as i64)
@@ -125,19 +143,14 @@ impl<'r> Row<'r> {
                 None => Cell::Empty,
                 // The stream is valid UTF-8 (checked in the first pass or produced by the transcoder).
                 Some(b) => match std::str::from_utf8(b) {
-                    Ok(s) if s.trim().is_empty() => Cell::Empty,
-                    Ok(s) => Cell::Text(s),
+                    Ok(s) => text_cell(s),
                     Err(_) => Cell::Text("\u{FFFD}"),
                 },
             },
             RowData::Sheet(cells) => match cells.get(i) {
                 None | Some(Data::Empty) => Cell::Empty,
                 Some(Data::String(s)) | Some(Data::DateTimeIso(s)) | Some(Data::DurationIso(s)) => {
-                    if s.trim().is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(s)
-                    }
+                    text_cell(s)
                 }
                 Some(Data::Int(i)) => Cell::Int(*i),
                 Some(Data::Float(f)) => Cell::Float(*f),
@@ -170,7 +183,12 @@ pub struct Table {
     pub name: String,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
+    /// An upper bound on the number of data rows (line breaks in the file, or sheet height), for
+    /// reserving memory up front.
+    pub row_hint: usize,
     source: Source,
+    /// SHA-256 being computed on another thread (CSV); joined when the rows have been read.
+    hash: Option<std::thread::JoinHandle<Result<String, InputError>>>,
 }
 
 impl Table {
@@ -224,8 +242,25 @@ impl Table {
         Ok((idx, warning))
     }
 
-    /// Calls `f` for every data row, in order. Returns the number of data rows.
-    pub fn for_each_row(mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
+    /// Calls `f` for every data row, in order. Returns the number of data rows and adds it to
+    /// `file.rows`; fills `file.sha256` when the hash was computed alongside.
+    pub fn for_each_row(
+        mut self,
+        file: &mut InputFile,
+        f: impl FnMut(&Row),
+    ) -> Result<u64, InputError> {
+        let n = self.rows(f)?;
+        file.rows += n;
+        if let Some(h) = self.hash.take() {
+            file.sha256 = h.join().map_err(|_| InputError::Format {
+                file: self.name.clone(),
+                message: "computing the SHA-256 failed".into(),
+            })??;
+        }
+        Ok(n)
+    }
+
+    fn rows(&mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
         let width = self.headers.len();
         let mut n = 0u64;
         match &mut self.source {
@@ -345,30 +380,29 @@ fn fmt_err(path: &Path, message: impl Into<String>) -> InputError {
 
 /// What the first pass over a CSV file learned.
 struct Scan {
-    sha256: String,
+    newlines: usize,
     utf8: bool,
     bom: bool,
     delimiter: u8,
 }
 
-/// First pass: SHA-256, UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
+/// First pass: UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
 /// start of the file (empty, UTF-16, a workbook, NUL bytes, the header line's delimiter).
 fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK + 4];
     let mut carry = 0usize;
     let mut utf8 = true;
     let mut total = 0u64;
     let mut head: Vec<u8> = Vec::new();
     let mut nul = false;
+    let mut newlines = 0usize;
     loop {
         let n = file.read(&mut buf[carry..]).map_err(|e| io_err(path, e))?;
         if n == 0 {
             break;
         }
         let chunk = &buf[carry..carry + n];
-        hasher.update(chunk);
         if head.len() < 64 * 1024 {
             let take = (64 * 1024 - head.len()).min(n);
             head.extend_from_slice(&chunk[..take]);
@@ -376,6 +410,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
         if !nul && memchr_nul(chunk) {
             nul = true;
         }
+        newlines += chunk.iter().filter(|b| **b == b'\n').count();
         total += n as u64;
         let len = carry + n;
         if utf8 {
@@ -424,7 +459,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let header = if bom { &head[3..] } else { &head[..] };
     let delimiter = detect_delimiter(header);
     Ok(Scan {
-        sha256: hex::encode(hasher.finalize()),
+        newlines,
         utf8,
         bom,
         delimiter,
@@ -573,6 +608,16 @@ impl<R: Read> Read for Win1252Reader<R> {
 /// Opens a CSV table (both passes set up; rows are read by [`Table::for_each_row`]).
 pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
     let scan = scan_csv(path)?;
+    // The hash is computed on its own thread while the rows are read (it costs about as much as
+    // tokenizing); a file that cannot be opened was already reported by the scan.
+    let owned = path.to_path_buf();
+    let (hash, sha256) = match std::thread::Builder::new()
+        .name("sha256".into())
+        .spawn(move || sha256_file(&owned))
+    {
+        Ok(h) => (Some(h), String::new()),
+        Err(_) => (None, sha256_file(path)?),
+    };
     let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
     let stream: Box<dyn Read> = if scan.utf8 {
         if scan.bom {
@@ -623,11 +668,13 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
         Table {
             name,
             headers,
+            row_hint: scan.newlines,
             source: Source::Csv { reader, lines },
+            hash,
         },
         InputFile {
             path: display(path),
-            sha256: scan.sha256,
+            sha256,
             rows: 0,
         },
     ))
@@ -715,13 +762,16 @@ impl Workbook {
                     .collect()
             })
             .unwrap_or_default();
+        let row_hint = range.height();
         Ok(Table {
             name,
             headers,
+            row_hint,
             source: Source::Sheet {
                 range,
                 header_row: start_row,
             },
+            hash: None,
         })
     }
 }
