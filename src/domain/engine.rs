@@ -446,6 +446,15 @@ impl<'a> Engine<'a> {
                 step!("IT-11", "death/emigration on {e}: år 2–5 carry nothing after {}-{:02}; år 1 and one-offs are kept whole", e.year(), e.month());
             }
         }
+        // IT-10: without moves every month belongs to the settlement municipality; the reference date is
+        // then only needed for the explain trail.
+        let owner_of = |y: i32, m: u32| -> (Knr, NaiveDate) {
+            if res.moves.is_empty() && !trace {
+                (res.first, NaiveDate::MIN)
+            } else {
+                it::it10_owner(&res, y, m, death)
+            }
+        };
         let mut acc: BTreeMap<LineKey, Accrual> = BTreeMap::new();
         let newborn_rule = matches!(newborn, Newborn::Within { .. });
         let it3_rule = first_year > ys;
@@ -479,13 +488,13 @@ impl<'a> Engine<'a> {
                     self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
                 );
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = vec!["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"];
+                let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
                 if newborn_rule {
-                    regler.insert(0, "IT-4");
+                    regler.front("IT-4");
                 }
                 let mut months = Vec::new();
                 for m in 1..=12 {
-                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let (owner, reference) = owner_of(y, m);
                     let amount = month_amounts[m as usize - 1];
                     add(
                         &mut acc,
@@ -531,9 +540,9 @@ impl<'a> Engine<'a> {
                             a.settlement_date
                         );
                         let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
-                        let mut regler = vec!["IT-7", "IT-9", "IT-12"];
+                        let mut regler = RuleSet::new(&["IT-7", "IT-9", "IT-12"]);
                         if newborn_rule {
-                            regler.insert(0, "IT-4");
+                            regler.front("IT-4");
                         }
                         add(
                             &mut acc,
@@ -572,18 +581,17 @@ impl<'a> Engine<'a> {
             let Some(code) = RateCode::for_grant_year(n) else {
                 continue;
             };
-            let due: Vec<(u32, Option<&'static str>)> = (1..=12)
-                .map(|m| {
-                    let cut = if !it::it11_month_counts(death, y, m) {
-                        Some("IT-11")
-                    } else if !it::it12_month_due(prm.termin, y, m) {
-                        Some("IT-12")
-                    } else {
-                        None
-                    };
-                    (m, cut)
-                })
-                .collect();
+            let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
+                let m = i as u32 + 1;
+                let cut = if !it::it11_month_counts(death, y, m) {
+                    Some("IT-11")
+                } else if !it::it12_month_due(prm.termin, y, m) {
+                    Some("IT-12")
+                } else {
+                    None
+                };
+                (m, cut)
+            });
             if due.iter().all(|(_, c)| c.is_some()) {
                 if trace && due.iter().any(|(_, c)| *c == Some("IT-11")) {
                     step!(
@@ -596,19 +604,19 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-            let mut regler = vec!["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"];
+            let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
             if newborn_rule {
-                regler.insert(0, "IT-4");
+                regler.front("IT-4");
             }
             if it3_rule {
-                regler.insert(0, "IT-3");
+                regler.front("IT-3");
             }
             if due.iter().any(|(_, c)| *c == Some("IT-11")) {
-                regler.push("IT-11");
+                regler.push_back("IT-11");
             }
             let mut months = Vec::new();
             for (m, cut) in due {
-                let (owner, reference) = it::it10_owner(&res, y, m, death);
+                let (owner, reference) = owner_of(y, m);
                 let amount = month_amounts[m as usize - 1];
                 if cut.is_none() {
                     add(
@@ -673,31 +681,30 @@ impl<'a> Engine<'a> {
                 let Some(code) = em::em2_category(y, b) else {
                     continue;
                 };
-                let due: Vec<(u32, Option<&'static str>)> = (1..=12)
-                    .map(|m| {
-                        let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
-                            Some("EM-3")
-                        } else if !it::it12_month_due(prm.termin, y, m) {
-                            Some("IT-12")
-                        } else {
-                            None
-                        };
-                        (m, cut)
-                    })
-                    .collect();
+                let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
+                    let m = i as u32 + 1;
+                    let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
+                        Some("EM-3")
+                    } else if !it::it12_month_due(prm.termin, y, m) {
+                        Some("IT-12")
+                    } else {
+                        None
+                    };
+                    (m, cut)
+                });
                 if due.iter().all(|(_, c)| c.is_some()) {
                     continue;
                 }
                 let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
                 step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = vec!["EM-1", "EM-2", "EM-3", "EM-4"];
+                let mut regler = RuleSet::new(&["EM-1", "EM-2", "EM-3", "EM-4"]);
                 if it3_rule {
-                    regler.insert(0, "IT-3");
+                    regler.front("IT-3");
                 }
                 let mut months = Vec::new();
                 for (m, cut) in due {
-                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let (owner, reference) = owner_of(y, m);
                     let amount = month_amounts[m as usize - 1];
                     if cut.is_none() {
                         add(
@@ -851,6 +858,42 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// The rule ids of one accrual, without a heap allocation until a line is created.
+#[derive(Clone, Copy)]
+struct RuleSet {
+    ids: [&'static str; 10],
+    len: usize,
+}
+
+impl RuleSet {
+    fn new(ids: &[&'static str]) -> RuleSet {
+        let mut r = RuleSet {
+            ids: [""; 10],
+            len: 0,
+        };
+        for id in ids {
+            r.push_back(id);
+        }
+        r
+    }
+    fn push_back(&mut self, id: &'static str) {
+        if self.len < self.ids.len() {
+            self.ids[self.len] = id;
+            self.len += 1;
+        }
+    }
+    fn front(&mut self, id: &'static str) {
+        if self.len < self.ids.len() {
+            self.ids.copy_within(0..self.len, 1);
+            self.ids[0] = id;
+            self.len += 1;
+        }
+    }
+    fn as_slice(&self) -> &[&'static str] {
+        &self.ids[..self.len]
+    }
+}
+
 /// What the termin run keeps of one person.
 struct PersonOut {
     status: Status,
@@ -875,7 +918,7 @@ fn add(
     monthly: bool,
     sats: Decimal,
     amount: Decimal,
-    regler: &[&'static str],
+    regler: &RuleSet,
 ) {
     let e = acc.entry(key).or_insert_with(|| Accrual {
         key,
@@ -883,7 +926,7 @@ fn add(
         maneder: monthly.then_some(0),
         sats,
         opptjent: Decimal::ZERO,
-        regler: regler.to_vec(),
+        regler: regler.as_slice().to_vec(),
     });
     e.opptjent += amount;
     if let Some(m) = e.maneder.as_mut() {
