@@ -147,7 +147,13 @@ fn chaining_q1_q2_q3_through_utbetalt_csv_pays_what_a_single_q3_accrues() {
         serde_json::from_str(&std::fs::read_to_string(q("q3/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["control"]["stemmer"], true);
     assert_eq!(m["counts"]["personer_summerer"], true);
-    assert_eq!(m["payment_file"], serde_json::Value::Null);
+    // T-5: the test rates are `eksempel`, so no payment file is written, and the manifest says why.
+    assert_eq!(m["payment_file"]["written"], false);
+    assert!(m["payment_file"]["refused"]
+        .as_str()
+        .unwrap()
+        .starts_with("T-5"));
+    assert!(!q("q3/utbetaling.xml").exists());
 }
 
 #[test]
@@ -244,6 +250,7 @@ fn refuses_an_out_folder_holding_a_termin_unless_force_and_reruns_are_byte_ident
         "kommuner.csv",
         "utbetalt.csv",
         "avvik.csv",
+        "rapport.xlsx",
         "manifest.json",
     ];
     let first: Vec<Vec<u8>> = files
