@@ -107,7 +107,10 @@ impl<'f> RowCheck<'f> {
                 self.reject(
                     Some(col),
                     "ugyldig_fnr",
-                    format!("'{raw}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source"),
+                    format!(
+                        "'{}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source",
+                        mask_value(&raw)
+                    ),
                 );
                 None
             }
@@ -288,6 +291,16 @@ impl<'f> RowCheck<'f> {
             }
         }
     }
+}
+
+/// A refused person-number value as it may be echoed: the first six characters and every later digit as
+/// `*`. `mask_text` only catches 11-digit runs, so a number written `010180 12345` or `010180-12345` would
+/// otherwise be printed whole (SPEC §6: terminal output and logs mask person numbers).
+fn mask_value(raw: &str) -> String {
+    raw.chars()
+        .enumerate()
+        .map(|(i, c)| if i >= 6 && c.is_ascii_digit() { '*' } else { c })
+        .collect()
 }
 
 /// Counts a finished row into the stats.
