@@ -39,3 +39,17 @@ fn fnr_with_space_not_echoed() {
     assert!(msg.contains("'018190 *****'"), "{msg}");
     assert!(!msg.contains(&f[6..]), "the last five digits leak: {msg}");
 }
+
+/// An I/O error's cause was printed twice by `{:#}` (`x: no such file: no such file`): `InputError::Io`
+/// named its `source` in its own message as well.
+#[test]
+fn io_error_cause_printed_once() {
+    let e = load_dsf(std::path::Path::new("/no/such/dsf-folder"), &opts()).unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert_eq!(
+        text.matches("no such file or folder").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("/no/such/dsf-folder"), "{text}");
+}
