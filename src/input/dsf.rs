@@ -186,6 +186,17 @@ fn read_personer_into(
         });
     })?;
     file.rows += n;
+    if n == 0 {
+        // A header without persons is almost always a broken or truncated export; say so rather than
+        // reporting "no problems" over an empty run.
+        out.avvik.push(Avvik::warning(
+            &name,
+            Some(1),
+            None,
+            "ingen_rader",
+            "the table has a header but no data rows; check that the DSF export is complete".into(),
+        ));
+    }
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
     let mut lines_of: HashMap<Fnr, Vec<u64>> = HashMap::with_capacity(pending.len());
