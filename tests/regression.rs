@@ -53,3 +53,42 @@ fn io_error_cause_printed_once() {
     );
     assert!(text.contains("/no/such/dsf-folder"), "{text}");
 }
+
+/// A header-only `personer` table reported "no problems found": a truncated export went unnoticed.
+#[test]
+fn header_only_personer_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("personer.csv"),
+        "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n",
+    )
+    .unwrap();
+    let l = load_dsf(dir.path(), &opts()).unwrap();
+    assert_eq!(l.data.personer.len(), 0);
+    assert_eq!(l.avvik.len(), 1);
+    assert_eq!(l.avvik[0].kode, "ingen_rader");
+    assert_eq!(l.avvik[0].niva, tilskudd::domain::avvik::Niva::Advarsel);
+}
+
+/// An unclosed quote swallowed the next line(s) into one record, and the message advised quoting a
+/// delimiter: the user could not see that a whole person was missing.
+#[test]
+fn unclosed_quote_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (fnr("018190000"), fnr("028190000"));
+    fs::write(
+        dir.path().join("personer.csv"),
+        format!(
+            "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n{a},2024-03-01,0301,\"S1,flyktning\n{b},2024-03-01,0301,S2,flyktning\n"
+        ),
+    )
+    .unwrap();
+    let l = load_dsf(dir.path(), &opts()).unwrap();
+    let shape = l
+        .avvik
+        .iter()
+        .find(|x| x.kode == "feil_antall_felt")
+        .expect("a field-count avvik");
+    assert_eq!(shape.linje, Some(2));
+    assert!(shape.melding.contains("is not closed"), "{}", shape.melding);
+}

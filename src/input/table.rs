@@ -115,6 +115,15 @@ enum RowData<'r> {
 }
 
 impl<'r> Row<'r> {
+    /// Whether a CSV record holds a line break inside a field (a quoted multi-line value, or an unclosed
+    /// quote that swallowed the following lines).
+    pub fn spans_lines(&self) -> bool {
+        match self.data {
+            RowData::Csv(rec) => rec.iter().any(|f| f.contains(&b'\n')),
+            RowData::Sheet(_) => false,
+        }
+    }
+
     /// The cell of a resolved column (`None`: the column is not in the table → empty).
     pub fn cell(&self, idx: Option<usize>) -> Cell<'r> {
         let Some(i) = idx else {
