@@ -46,11 +46,7 @@ fn fnr_with_space_not_echoed() {
 fn io_error_cause_printed_once() {
     let e = load_dsf(std::path::Path::new("/no/such/dsf-folder"), &opts()).unwrap_err();
     let text = format!("{:#}", anyhow::Error::from(e));
-    assert_eq!(
-        text.matches("no such file or folder").count(),
-        1,
-        "{text}"
-    );
+    assert_eq!(text.matches("no such file or folder").count(), 1, "{text}");
     assert!(text.contains("/no/such/dsf-folder"), "{text}");
 }
 
