@@ -1,8 +1,25 @@
 //! `tilskudd explain`: the whole calculation trail for one person, each step with its rule id.
+//!
+//! It calls the engine's own functions ([`Engine::assess`] with tracing, then [`net_person`]), so the
+//! lines it shows are the person's `grunnlag.csv` lines, not a second calculation. `--lines FILE` writes
+//! them in `grunnlag.csv` format (full person number, private file) for a byte-for-byte comparison; the
+//! terminal shows the number masked.
 
 use crate::cmd::common::InputArgs;
+use crate::cmd::termin::TerminInputs;
+use crate::domain::basis::{BasisLine, TerminResult};
+use crate::domain::engine::{net_person, Assessment, Engine, Params, Status};
+use crate::domain::ids::Fnr;
+use crate::domain::money::{fmt_money, round_ore};
+use crate::domain::rates::MissingRate;
 use crate::domain::termin::Termin;
+use crate::output::basis::{grunnlag_record, GRUNNLAG_HEADER};
+use crate::output::{csv_writer, OutputDir};
 use crate::Outcome;
+use anyhow::{anyhow, Context};
+use chrono::Datelike;
+use rust_decimal::Decimal;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -21,8 +38,267 @@ pub struct Args {
     pub basis_date: Option<chrono::NaiveDate>,
     #[arg(long, value_name = "YEAR", default_value_t = 2021)]
     pub auto_from: i32,
+    /// Also write the person's lines in grunnlag.csv format (with the full person number) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub lines: Option<PathBuf>,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
-    anyhow::bail!("explain: not implemented yet")
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let fnr = Fnr::parse(&args.fnr).map_err(|e| {
+        anyhow!(
+            "'{}' is not a valid person number: {e}",
+            crate::domain::ids::mask_text(&args.fnr)
+        )
+    })?;
+    let params = Params::new(args.termin, args.basis_date, args.auto_from);
+    let inputs = TerminInputs::load(
+        &args.input,
+        &args.rates,
+        &args.paid,
+        params.basis_date.year(),
+    )?;
+    let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
+    // The whole run only for T-3 (whether each municipality is paid); a failure there is reported, not fatal.
+    let full = engine.run(inputs.kommuner.as_ref());
+    let (text, lines) = explain(&engine, full.as_ref().ok(), full.as_ref().err(), fnr)?;
+    print!("{text}");
+    if let Some(path) = &args.lines {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| anyhow!("--lines needs a file name"))?;
+        let mut out = OutputDir::create(&dir)?;
+        out.write_file(name, true, |w| write_lines(w, args.termin, &lines))
+            .with_context(|| format!("writing {}", path.display()))?;
+        out.commit()?;
+    }
+    Ok(Outcome::Clean)
+}
+
+fn write_lines<W: std::io::Write>(
+    w: W,
+    termin: Termin,
+    lines: &[BasisLine],
+) -> std::io::Result<()> {
+    let mut c = csv_writer(w);
+    c.write_record(GRUNNLAG_HEADER)?;
+    for l in lines {
+        c.write_record(grunnlag_record(termin, l))?;
+    }
+    c.flush()
+}
+
+/// The trail for one person as text, and the person's basis lines (exactly as in `grunnlag.csv`).
+pub fn explain(
+    engine: &Engine,
+    full: Option<&TerminResult>,
+    full_err: Option<&MissingRate>,
+    fnr: Fnr,
+) -> anyhow::Result<(String, Vec<BasisLine>)> {
+    let prm = engine.params;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "explain {} — termin {} (basis date {}, automatic payment from {})",
+        fnr.masked(),
+        prm.termin,
+        prm.basis_date,
+        prm.auto_from
+    );
+    let paid = engine.paid_lines(&fnr);
+    let Some(p) = engine.person(&fnr) else {
+        if paid.is_empty() {
+            return Err(anyhow!(
+                "{} is neither in the DSF extract nor in the ledger",
+                fnr.masked()
+            ));
+        }
+        let _ = writeln!(s, "[T-2] not in the DSF extract: its {} ledger line(s) are left alone (no line, avvik ukjent_person_i_reskontro):", paid.len());
+        for l in paid {
+            let _ = writeln!(
+                s,
+                "  {} {} {} {}: {} ({})",
+                l.termin,
+                l.key.kommune,
+                l.key.kode,
+                l.key.ar,
+                fmt_money(l.belop),
+                l.origin
+            );
+        }
+        return Ok((crate::domain::ids::mask_text(&s), Vec::new()));
+    };
+    let _ = writeln!(
+        s,
+        "person: born {}, settled {} in {}, sak '{}', malgruppe {}, enslig_mindrearig {}, bosatt_etter_avtale {}, tidligere_utlost {} ({} line {})",
+        p.fodselsdato,
+        p.bosettingsdato,
+        p.bosettingskommune,
+        p.sak_id,
+        p.malgruppe,
+        yn(p.enslig_mindrearig),
+        yn(p.bosatt_etter_avtale),
+        yn(p.tidligere_utlost),
+        engine.extract.personer_file,
+        p.line
+    );
+    let a: Assessment = engine.assess(p, true)?;
+    for st in &a.steps {
+        let _ = writeln!(s, "[{}] {}", st.rule, st.text);
+    }
+    match a.status {
+        Status::Excluded(e) => {
+            let _ = writeln!(s, "=> OUT: {} ({}); nothing accrues", e.code(), e.rule());
+        }
+        Status::Included => {
+            let _ = writeln!(
+                s,
+                "=> IN: effective settlement {} in {} (år 1 = {})",
+                a.settlement_date,
+                a.settlement_kommune,
+                a.settlement_year()
+            );
+        }
+    }
+    for av in &a.avvik {
+        let _ = writeln!(
+            s,
+            "   avvik {} ({}): {}",
+            av.kode,
+            av.niva.as_str(),
+            av.melding
+        );
+    }
+    for y in &a.years {
+        let rate = engine.rates.get(y.ar, y.kode);
+        let rate_txt = match rate {
+            Ok(r) => format!("status {}, kilde: {}, from {}", r.status, r.kilde, r.origin),
+            Err(_) => "not in the table".into(),
+        };
+        let _ = writeln!(
+            s,
+            "\n{} {} (år {}): rate {} for {} {} [IT-7] — {}; {}",
+            y.kode,
+            y.ar,
+            y.tilskuddsar,
+            fmt_money(y.sats),
+            y.ar,
+            y.kode,
+            rate_txt,
+            if y.monthly {
+                "due month by month as covered by the termin [IT-12]"
+            } else if y.months.is_empty() {
+                "one-off, whole to the settlement municipality, due in full [IT-9, IT-12]"
+            } else {
+                "due in full in the first termin the person counts [IT-12]"
+            }
+        );
+        if y.months.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "  month  reads (IT-10)  owner  round(A·m/12) (IT-13)  amount      counted"
+        );
+        for m in &y.months {
+            let cum = round_ore(y.sats * Decimal::from(m.month) / Decimal::from(12));
+            let _ = writeln!(
+                s,
+                "  {}-{:02}  {}     {}   {:>20}  {:>10}  {}",
+                y.ar,
+                m.month,
+                m.reference,
+                m.owner,
+                fmt_money(cum),
+                fmt_money(m.amount),
+                match m.cut_by {
+                    None => "yes".to_string(),
+                    Some(r) => format!("no ({r})"),
+                }
+            );
+        }
+    }
+    let lines = net_person(&a, paid);
+    let _ = writeln!(
+        s,
+        "\nlines (T-1 accrued, T-2 a_utbetale = opptjent − tidligere_utbetalt):"
+    );
+    for l in &lines {
+        let _ = writeln!(
+            s,
+            "  {} {} {} (år {}{}): opptjent {} − tidligere {} = {}  [{}]",
+            l.key.kommune,
+            l.key.kode,
+            l.key.ar,
+            l.tilskuddsar,
+            l.maneder
+                .map(|m| format!(", {m} months"))
+                .unwrap_or_default(),
+            fmt_money(l.opptjent),
+            fmt_money(l.tidligere_utbetalt),
+            fmt_money(l.a_utbetale),
+            l.regler.join("|")
+        );
+        for pl in paid.iter().filter(|pl| pl.key == l.key) {
+            let _ = writeln!(
+                s,
+                "      paid {} {} ({})",
+                pl.termin,
+                fmt_money(pl.belop),
+                pl.origin
+            );
+        }
+        match full.and_then(|r| r.kommuner.iter().find(|k| k.kommune == l.key.kommune)) {
+            Some(k) if k.utbetales => {
+                let _ = writeln!(
+                    s,
+                    "      [T-3] {} sums {} > 0: paid now {}",
+                    k.kommune,
+                    fmt_money(k.sum),
+                    fmt_money(l.a_utbetale)
+                );
+            }
+            Some(k) => {
+                let _ = writeln!(
+                    s,
+                    "      [T-3] {} sums {} ≤ 0: nothing paid this termin, carried forward",
+                    k.kommune,
+                    fmt_money(k.sum)
+                );
+            }
+            None => {
+                if let Some(e) = full_err {
+                    let _ = writeln!(s, "      [T-3] not known: the full termin run stops ({e})");
+                }
+            }
+        }
+    }
+    if lines.is_empty() {
+        let _ = writeln!(s, "  (none)");
+    }
+    let _ = writeln!(
+        s,
+        "\ngrunnlag.csv lines (fnr masked; --lines FILE writes them in full):"
+    );
+    let _ = writeln!(s, "{}", GRUNNLAG_HEADER.join(","));
+    for l in &lines {
+        let mut rec = grunnlag_record(prm.termin, l);
+        rec[2] = fnr.masked();
+        let _ = writeln!(s, "{}", rec.join(","));
+    }
+    // Terminal output never shows a whole person number (SPEC §6), whatever a free-text field held.
+    Ok((crate::domain::ids::mask_text(&s), lines))
+}
+
+fn yn(b: bool) -> &'static str {
+    if b {
+        "ja"
+    } else {
+        "nei"
+    }
 }

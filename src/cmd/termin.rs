@@ -1,10 +1,26 @@
-//! `tilskudd termin`: the quarterly batch (SPEC §4).
+//! `tilskudd termin`: the quarterly batch (SPEC §4). Reads the inputs, runs the engine, writes
+//! `grunnlag.csv`, `kommuner.csv`, `utbetalt.csv`, `avvik.csv` and `manifest.json` atomically, and prints a
+//! summary per municipality (person numbers never reach the terminal).
 
 use crate::cmd::common::InputArgs;
+use crate::domain::avvik::{Avvik, Niva};
+use crate::domain::basis::TerminResult;
+use crate::domain::engine::{Engine, Params};
+use crate::domain::kommune::KommuneRegister;
+use crate::domain::ledger::LedgerLine;
+use crate::domain::money::fmt_money;
+use crate::domain::person::Extract;
+use crate::domain::rates::{RateCode, RateStatus, RateTable};
 use crate::domain::termin::Termin;
+use crate::input::{self, FileStats, LoadOptions};
+use crate::output::basis as writers;
+use crate::output::manifest::{self, ManifestInput, MANIFEST_FILE};
+use crate::output::OutputDir;
 use crate::Outcome;
-use chrono::NaiveDate;
-use std::path::PathBuf;
+use anyhow::{bail, Context};
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,6 +64,257 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
-    anyhow::bail!("termin: not implemented yet")
+/// Every input of a termin calculation, read and checked (shared with `explain`).
+pub struct TerminInputs {
+    pub extract: Extract,
+    pub rates: RateTable,
+    pub kommuner: Option<KommuneRegister>,
+    pub ledger: Vec<LedgerLine>,
+    /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger.
+    pub avvik: Vec<Avvik>,
+    pub stats: Vec<FileStats>,
+    pub manifest_inputs: Vec<ManifestInput>,
+}
+
+impl TerminInputs {
+    /// Reads all inputs. A rate table with any rejected row is fatal [model (f)]: money must not depend
+    /// on which of two duplicates was picked.
+    pub fn load(
+        input: &InputArgs,
+        rates: &[PathBuf],
+        paid: &[PathBuf],
+        run_year: i32,
+    ) -> anyhow::Result<TerminInputs> {
+        let mut avvik = Vec::new();
+        let mut stats = Vec::new();
+        let mut files = Vec::new();
+        let kommuner = match &input.kommuner {
+            Some(p) => {
+                let l = input::load_kommuner(p).with_context(|| {
+                    format!("reading the municipality register {}", p.display())
+                })?;
+                avvik.extend(l.avvik);
+                stats.extend(l.stats);
+                files.extend(manifest::inputs_of("kommuner", &l.files));
+                Some(l.data)
+            }
+            None => None,
+        };
+        let opts = LoadOptions {
+            run_year,
+            reject_synthetic: input.no_synthetic,
+            kommuner: kommuner.as_ref(),
+        };
+        let dsf = input::load_dsf(&input.dsf, &opts)
+            .with_context(|| format!("reading the DSF extract {}", input.dsf.display()))?;
+        avvik.extend(dsf.avvik);
+        stats.extend(dsf.stats);
+        files.extend(manifest::inputs_of("dsf", &dsf.files));
+        let rt = input::load_rates(rates).context("reading the rate tables")?;
+        let bad: Vec<String> = rt
+            .avvik
+            .iter()
+            .filter(|a| a.niva == Niva::Avvist)
+            .map(|a| a.to_string())
+            .collect();
+        if !bad.is_empty() {
+            bail!(
+                "the rate tables have {} rejected row(s); fix them first (amounts must not depend on which row was used):\n  {}",
+                bad.len(),
+                bad.join("\n  ")
+            );
+        }
+        avvik.extend(rt.avvik);
+        stats.extend(rt.stats);
+        files.extend(manifest::inputs_of("rates", &rt.files));
+        let ledger = if paid.is_empty() {
+            Vec::new()
+        } else {
+            let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
+            avvik.extend(l.avvik);
+            stats.extend(l.stats);
+            files.extend(manifest::inputs_of("paid", &l.files));
+            l.data
+        };
+        Ok(TerminInputs {
+            extract: dsf.data,
+            rates: rt.data,
+            kommuner,
+            ledger,
+            avvik,
+            stats,
+            manifest_inputs: files,
+        })
+    }
+
+    fn stats_of(&self, file: &str) -> Option<&FileStats> {
+        self.stats.iter().find(|s| s.file == file)
+    }
+
+    /// Reader rows rejected (bad data): exit 3 [model (e)].
+    pub fn rows_rejected(&self) -> bool {
+        self.avvik.iter().any(|a| a.niva == Niva::Avvist)
+    }
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let params = Params::new(args.termin, args.basis_date, args.auto_from);
+    // [model (g)] never overwrite a finished termin by accident.
+    if args.out.join(MANIFEST_FILE).exists() && !args.force {
+        bail!(
+            "{} already holds a termin (manifest.json); choose another --out folder or give --force to overwrite it",
+            args.out.display()
+        );
+    }
+    let inputs = TerminInputs::load(
+        &args.input,
+        &args.rates,
+        &args.paid,
+        params.basis_date.year(),
+    )?;
+    let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
+    // A missing rate stops here: nothing has been written (SPEC §1.6, §7 exit 1).
+    let mut result = engine.run(inputs.kommuner.as_ref())?;
+    fill_reader_counts(&mut result, &inputs);
+    let mut avvik = inputs.avvik.clone();
+    avvik.append(&mut result.avvik);
+    result.avvik = avvik;
+
+    let outputs = vec![
+        writers::GRUNNLAG_FILE.to_string(),
+        writers::KOMMUNER_FILE.into(),
+        writers::UTBETALT_FILE.into(),
+        writers::AVVIK_FILE.into(),
+        MANIFEST_FILE.into(),
+    ];
+    let command_line: Vec<String> = std::env::args()
+        .map(|a| crate::domain::ids::mask_text(&a))
+        .collect();
+    let m = manifest::build(
+        &result,
+        &inputs.rates,
+        inputs.manifest_inputs.clone(),
+        command_line,
+        args.auto_from,
+        outputs,
+    );
+    let mut out =
+        OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    writers::write_basis_files(&mut out, &result)
+        .with_context(|| format!("writing to {}", args.out.display()))?;
+    // payment files: wired in by the lead (utbetaling.csv/xml, rapport.xlsx, --split-kommuner), written
+    // into `out` here from `result`, before the manifest so it can record them in `payment_file`.
+    out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
+        .with_context(|| format!("writing to {}", args.out.display()))?;
+    out.commit()
+        .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;
+
+    print_summary(&result, &inputs.rates, &args.out);
+    if inputs.rows_rejected() || result.counts.ledger_linjer_uten_person > 0 {
+        Ok(Outcome::RowsRejected)
+    } else {
+        Ok(Outcome::Clean)
+    }
+}
+
+/// The reader's row counts (rows read and rejected) complete the engine's counts.
+pub fn fill_reader_counts(result: &mut TerminResult, inputs: &TerminInputs) {
+    if let Some(s) = inputs.stats_of(&inputs.extract.personer_file) {
+        result.counts.personer_lest = s.read;
+        result.counts.personer_avvist = s.rejected;
+    }
+    if let Some(s) = inputs
+        .extract
+        .flyttinger_file
+        .as_deref()
+        .and_then(|f| inputs.stats_of(f))
+    {
+        result.counts.flyttinger_lest = s.read;
+        result.counts.flyttinger_avvist = s.rejected;
+    }
+}
+
+/// The terminal summary: per municipality the code totals and the sum, a grand total, and the counts.
+pub fn print_summary(r: &TerminResult, rates: &RateTable, out: &Path) {
+    println!("{}", summary_text(r, rates, out));
+}
+
+pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
+    use tabled::builder::Builder;
+    use tabled::settings::{object::Columns, Alignment, Style};
+    let codes: Vec<RateCode> = RateCode::TERMIN_CODES
+        .into_iter()
+        .filter(|c| r.kommuner.iter().any(|k| k.per_kode.contains_key(c)))
+        .collect();
+    let mut b = Builder::default();
+    let mut head = vec!["kommune".to_string(), "navn".into()];
+    head.extend(codes.iter().map(|c| c.to_string()));
+    head.push("sum".into());
+    head.push("utbetales".into());
+    b.push_record(head);
+    let mut totals = vec![Decimal::ZERO; codes.len()];
+    let mut grand = Decimal::ZERO;
+    let mut paid = Decimal::ZERO;
+    for k in &r.kommuner {
+        let mut row = vec![k.kommune.to_string(), k.navn.clone().unwrap_or_default()];
+        for (i, c) in codes.iter().enumerate() {
+            let v = k.per_kode.get(c).copied().unwrap_or_default();
+            totals[i] += v;
+            row.push(fmt_money(v));
+        }
+        grand += k.sum;
+        if k.utbetales {
+            paid += k.sum;
+        }
+        row.push(fmt_money(k.sum));
+        row.push(if k.utbetales { "ja" } else { "nei" }.into());
+        b.push_record(row);
+    }
+    let mut total = vec!["TOTAL".to_string(), String::new()];
+    total.extend(totals.iter().map(|v| fmt_money(*v)));
+    total.push(fmt_money(grand));
+    total.push(String::new());
+    b.push_record(total);
+    let mut table = b.build();
+    table.with(Style::modern());
+    table.modify(Columns::new(2..), Alignment::right());
+    let c = &r.counts;
+    let mut s = format!(
+        "termin {} (basis date {}): {} line(s), {} municipality(ies), paid now {}\n{table}\n",
+        r.termin,
+        r.basis_date,
+        r.lines.len(),
+        r.kommuner.len(),
+        fmt_money(paid)
+    );
+    s.push_str(&format!(
+        "persons: {} read = {} rejected + {} excluded by a rule ({} of them with deductions) + {} with lines + {} with nothing due\n",
+        c.personer_lest, c.personer_avvist, c.personer_utelatt, c.personer_utelatt_med_trekk, c.personer_brukt, c.personer_uten_belop
+    ));
+    s.push_str(&format!(
+        "moves: {} read, {} rejected; ledger lines: {} read, {} left alone (person not in the extract)\n",
+        c.flyttinger_lest, c.flyttinger_avvist, c.ledger_linjer_lest, c.ledger_linjer_uten_person
+    ));
+    let unadopted: Vec<String> = r
+        .rates_used
+        .iter()
+        .filter_map(|(y, k)| rates.get(*y, *k).ok())
+        .filter(|rt| rt.status != RateStatus::Vedtatt)
+        .map(|rt| format!("{} {} ({})", rt.ar, rt.kode, rt.status))
+        .collect();
+    if !unadopted.is_empty() {
+        s.push_str(&format!(
+            "rates not adopted (T-5): {}\n",
+            unadopted.join(", ")
+        ));
+    }
+    if !r.avvik.is_empty() {
+        s.push_str(&format!(
+            "{} avvik: see {}\n",
+            r.avvik.len(),
+            out.join(writers::AVVIK_FILE).display()
+        ));
+    }
+    s.push_str(&format!("written to {}", out.display()));
+    s
 }

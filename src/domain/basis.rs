@@ -49,10 +49,13 @@ pub struct Counts {
     pub personer_avvist: u64,
     /// Valid rows excluded by a rule (IT-1…IT-5) or not yet registered (IT-2).
     pub personer_utelatt: u64,
-    /// Persons with at least one basis line.
+    /// Included persons with at least one basis line.
     pub personer_brukt: u64,
     /// Valid, included persons for whom nothing was accrued or paid this termin (e.g. nothing due yet).
     pub personer_uten_belop: u64,
+    /// Of `personer_utelatt`: excluded persons who still have lines, deducting what was paid before (T-2).
+    /// `personer_lest = personer_avvist + personer_utelatt + personer_brukt + personer_uten_belop`.
+    pub personer_utelatt_med_trekk: u64,
     pub flyttinger_lest: u64,
     pub flyttinger_avvist: u64,
     pub ledger_linjer_lest: u64,
@@ -65,7 +68,7 @@ pub struct Counts {
 pub struct TerminResult {
     pub termin: Termin,
     pub basis_date: NaiveDate,
-    /// Sorted by (kommune, fnr, kode, ar).
+    /// Sorted by (fnr, kommune, kode, ar) — the [`LineKey`] order, so that it can be streamed per person.
     pub lines: Vec<BasisLine>,
     /// Sorted by kommune.
     pub kommuner: Vec<KommuneSum>,

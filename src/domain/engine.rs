@@ -1,1 +1,985 @@
-//! (to be written)
+//! The termin engine (SPEC §4): applies IT-1…IT-13 and EM-1…EM-4 to every person of a DSF extract, accrues
+//! what is due by the end of the termin (T-1), nets it against the ledger (T-2), sums per municipality and
+//! decides who is paid (T-3), and builds the new ledger (T-4).
+//!
+//! One person at a time goes through [`Engine::assess`] (rules → accruals per line key) and
+//! [`net_person`] (accrued − already paid). `tilskudd explain` calls exactly these two functions with
+//! tracing switched on, so its trail reproduces the person's `grunnlag.csv` lines by construction.
+
+use crate::domain::avvik::Avvik;
+use crate::domain::basis::{BasisLine, Counts, KommuneSum, TerminResult};
+use crate::domain::ids::{Duf, Fnr, Knr};
+use crate::domain::kommune::KommuneRegister;
+use crate::domain::ledger::{LedgerLine, LineKey};
+use crate::domain::person::{Extract, Flytting, Person};
+use crate::domain::rates::{MissingRate, RateCode, RateTable};
+use crate::domain::rules::em;
+use crate::domain::rules::it::{self, Exclusion, Newborn, Residence};
+use crate::domain::termin::Termin;
+use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What a termin run is asked to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub termin: Termin,
+    /// Registration cut-off (IT-2), default the quarter's last day. Events dated after it are not known
+    /// to this termin [model (a)].
+    pub basis_date: NaiveDate,
+    /// First settlement year paid automatically (IT-3).
+    pub auto_from: i32,
+}
+
+impl Params {
+    pub fn new(termin: Termin, basis_date: Option<NaiveDate>, auto_from: i32) -> Params {
+        Params {
+            termin,
+            basis_date: basis_date.unwrap_or_else(|| termin.basis_date()),
+            auto_from,
+        }
+    }
+}
+
+/// One step of a person's trail, for `explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub rule: &'static str,
+    pub text: String,
+}
+
+/// One month of one calendar year of one grant, for `explain` (IT-10/IT-13 arithmetic).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthShare {
+    pub month: u32,
+    /// The last day of month m − 2 (IT-10).
+    pub reference: NaiveDate,
+    pub owner: Knr,
+    /// IT-13 share of the yearly amount.
+    pub amount: Decimal,
+    /// `None`: counted. `Some(rule)`: not counted, and the rule that cut it (IT-11, EM-3, IT-12).
+    pub cut_by: Option<&'static str>,
+}
+
+/// One grant for one calendar year, for `explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YearCalc {
+    pub kode: RateCode,
+    pub ar: i32,
+    pub tilskuddsar: u8,
+    /// The yearly rate.
+    pub sats: Decimal,
+    /// `true` for år 2–5 and EM (due month by month); `false` for år 1 and one-offs (due whole).
+    pub monthly: bool,
+    /// Twelve months for IT/EM years; empty for one-offs (wholly to the settlement municipality, IT-9).
+    pub months: Vec<MonthShare>,
+}
+
+/// What was accrued for one line key (T-1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accrual {
+    pub key: LineKey,
+    pub tilskuddsar: u8,
+    /// Months counted (monthly grants only).
+    pub maneder: Option<u8>,
+    pub sats: Decimal,
+    pub opptjent: Decimal,
+    pub regler: Vec<&'static str>,
+}
+
+/// Whether the person is paid for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Included,
+    Excluded(Exclusion),
+}
+
+/// The rules applied to one person.
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub fnr: Fnr,
+    pub duf: Option<Duf>,
+    pub status: Status,
+    /// Effective settlement date and municipality (IT-4 replaces them for newborns).
+    pub settlement_date: NaiveDate,
+    pub settlement_kommune: Knr,
+    /// Rule warnings (`mor_ikke_funnet`, `referent_ikke_funnet`) and the exclusion, if any.
+    pub avvik: Vec<Avvik>,
+    /// Sorted by key.
+    pub accruals: Vec<Accrual>,
+    /// (year, code) of every rate looked up.
+    pub rates_used: Vec<(i32, RateCode)>,
+    /// Filled only when tracing (`explain`).
+    pub steps: Vec<Step>,
+    /// Filled only when tracing (`explain`).
+    pub years: Vec<YearCalc>,
+}
+
+impl Assessment {
+    pub fn settlement_year(&self) -> i32 {
+        self.settlement_date.year()
+    }
+}
+
+/// The engine over one extract, rate table and ledger. Indexes are built once; [`Engine::assess`] is pure.
+pub struct Engine<'a> {
+    pub params: Params,
+    pub extract: &'a Extract,
+    pub rates: &'a RateTable,
+    pub ledger: &'a [LedgerLine],
+    persons: HashMap<Fnr, &'a Person>,
+    /// Moves known on the basis date, per person, in date order (ties in file order).
+    moves: HashMap<Fnr, Vec<&'a Flytting>>,
+    /// IT-8: persons per `sak_id`, IT-4 newborns not counted, all accepted rows counted.
+    sak_counts: HashMap<&'a str, u32>,
+    ledger_by_fnr: HashMap<Fnr, Vec<&'a LedgerLine>>,
+    /// IT-13 month amounts of every rate, computed once per (year, code) instead of once per person.
+    month_amounts: HashMap<(i32, RateCode), [Decimal; 12]>,
+}
+
+fn known(d: Option<NaiveDate>, basis: NaiveDate) -> Option<NaiveDate> {
+    // [model (a)] events dated after the basis date are not yet known to this termin.
+    d.filter(|d| *d <= basis)
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        params: Params,
+        extract: &'a Extract,
+        rates: &'a RateTable,
+        ledger: &'a [LedgerLine],
+    ) -> Engine<'a> {
+        let mut persons: HashMap<Fnr, &Person> = HashMap::with_capacity(extract.personer.len());
+        for p in &extract.personer {
+            // The reader refuses duplicates; should one slip through, the first row wins.
+            persons.entry(p.fnr).or_insert(p);
+        }
+        let mut moves: HashMap<Fnr, Vec<&Flytting>> = HashMap::new();
+        for f in &extract.flyttinger {
+            if f.flyttedato <= params.basis_date {
+                moves.entry(f.fnr).or_default().push(f);
+            }
+        }
+        for v in moves.values_mut() {
+            v.sort_by_key(|f| f.flyttedato); // stable: same-date moves keep file order (SPEC §1.4)
+        }
+        let mut engine = Engine {
+            params,
+            extract,
+            rates,
+            ledger,
+            persons,
+            moves,
+            sak_counts: HashMap::new(),
+            ledger_by_fnr: HashMap::new(),
+            month_amounts: rates
+                .iter()
+                .map(|r| ((r.ar, r.kode), it::it13_month_amounts(r.belop)))
+                .collect(),
+        };
+        let mut sak_counts: HashMap<&str, u32> = HashMap::new();
+        for p in &extract.personer {
+            if !engine.is_it4_newborn(p) {
+                *sak_counts.entry(p.sak_id.as_str()).or_default() += 1;
+            }
+        }
+        engine.sak_counts = sak_counts;
+        let mut by_fnr: HashMap<Fnr, Vec<&LedgerLine>> = HashMap::new();
+        for l in ledger {
+            by_fnr.entry(l.key.fnr).or_default().push(l);
+        }
+        engine.ledger_by_fnr = by_fnr;
+        engine
+    }
+
+    pub fn person(&self, fnr: &Fnr) -> Option<&'a Person> {
+        self.persons.get(fnr).copied()
+    }
+
+    /// The ledger lines of one person, in ledger order.
+    pub fn paid_lines(&self, fnr: &Fnr) -> &[&'a LedgerLine] {
+        self.ledger_by_fnr
+            .get(fnr)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// [model] For the IT-8 count: a person with `mor_fnr` born after the mother's settlement (mother in
+    /// the extract), or on/after its own `bosettingsdato` when the mother is absent.
+    fn is_it4_newborn(&self, p: &Person) -> bool {
+        match p.mor_fnr {
+            None => false,
+            Some(m) => match self.persons.get(&m) {
+                Some(mother) => p.fodselsdato > mother.bosettingsdato,
+                None => p.fodselsdato >= p.bosettingsdato,
+            },
+        }
+    }
+
+    /// A person's residence over time, from a given settlement (IT-10), with the moves known now.
+    fn residence(&self, fnr: &Fnr, settled: NaiveDate, first: Knr) -> Residence {
+        let moves = self
+            .moves
+            .get(fnr)
+            .map(|v| v.iter().map(|f| (f.flyttedato, f.til_kommune)).collect())
+            .unwrap_or_default();
+        Residence {
+            settled,
+            first,
+            moves,
+        }
+    }
+
+    /// IT-7 / EM-2: the rate of the calendar year, with its twelve IT-13 month amounts; a missing rate
+    /// stops the run (SPEC §1.6).
+    fn rate(
+        &self,
+        year: i32,
+        kode: RateCode,
+        used: &mut Vec<(i32, RateCode)>,
+    ) -> Result<(Decimal, &[Decimal; 12]), MissingRate> {
+        let r = self.rates.get(year, kode)?;
+        let months = self
+            .month_amounts
+            .get(&(year, kode))
+            .ok_or(MissingRate { year, kode })?;
+        used.push((year, kode));
+        Ok((r.belop, months))
+    }
+
+    /// Applies every rule to one person. `trace` fills the explanatory steps and month tables (explain).
+    pub fn assess(&self, p: &Person, trace: bool) -> Result<Assessment, MissingRate> {
+        let prm = self.params;
+        let mut a = Assessment {
+            fnr: p.fnr,
+            duf: p.duf,
+            status: Status::Included,
+            settlement_date: p.bosettingsdato,
+            settlement_kommune: p.bosettingskommune,
+            avvik: Vec::new(),
+            accruals: Vec::new(),
+            rates_used: Vec::new(),
+            steps: Vec::new(),
+            years: Vec::new(),
+        };
+        macro_rules! step {
+            ($rule:expr, $($fmt:tt)*) => {
+                if trace {
+                    a.steps.push(Step { rule: $rule, text: format!($($fmt)*) });
+                }
+            };
+        }
+        let file = self.extract.personer_file.as_str();
+        let exclude = |a: &mut Assessment, e: Exclusion, why: String| {
+            a.status = Status::Excluded(e);
+            a.avvik.push(
+                Avvik::rejected(
+                    file,
+                    Some(p.line),
+                    Some(e.column()),
+                    e.code(),
+                    format!("{}: {why}", e.rule()),
+                )
+                .with_fnr(Some(p.fnr)),
+            );
+        };
+
+        // IT-4 first determines the effective settlement (the exclusion itself is checked in rule order below).
+        let mut newborn = Newborn::No;
+        if let Some(mor) = p.mor_fnr {
+            match self.persons.get(&mor) {
+                Some(m) => {
+                    newborn = it::it4_newborn(p.fodselsdato, m.bosettingsdato);
+                    if let Newborn::Within { limit } = newborn {
+                        let mres = self.residence(&m.fnr, m.bosettingsdato, m.bosettingskommune);
+                        a.settlement_date = p.fodselsdato;
+                        a.settlement_kommune = mres.on(p.fodselsdato);
+                        step!(
+                            "IT-4",
+                            "born {} after the mother's settlement {} and no later than {} (6 months): newborn; settlement date = birth date {}, municipality = mother's residence that day {}",
+                            p.fodselsdato, m.bosettingsdato, limit, a.settlement_date, a.settlement_kommune
+                        );
+                    } else if newborn == Newborn::No {
+                        step!("IT-4", "born {} on or before the mother's settlement {}: not a newborn, own row used", p.fodselsdato, m.bosettingsdato);
+                    }
+                }
+                None => {
+                    a.avvik.push(
+                        Avvik::warning(
+                            file,
+                            Some(p.line),
+                            Some("mor_fnr"),
+                            "mor_ikke_funnet",
+                            format!("IT-4: mother {} is not in the extract; the child's own row is used", mor.masked()),
+                        )
+                        .with_fnr(Some(p.fnr)),
+                    );
+                    step!(
+                        "IT-4",
+                        "mother {} not in the extract (warning mor_ikke_funnet): own row used",
+                        mor.masked()
+                    );
+                }
+            }
+        }
+        let ys = a.settlement_date.year();
+
+        // IT-1
+        if let Err(e) = it::it1_target_group(p.malgruppe) {
+            step!(
+                "IT-1",
+                "malgruppe = {}: not in the target group → out ({})",
+                p.malgruppe,
+                e.code()
+            );
+            exclude(&mut a, e, format!("malgruppe is '{}'", p.malgruppe));
+            return Ok(a);
+        }
+        step!("IT-1", "malgruppe = {}: in the target group", p.malgruppe);
+
+        // IT-2
+        if let Err(e) = it::it2_registered(a.settlement_date, p.registrert_dato, prm.basis_date) {
+            step!(
+                "IT-2",
+                "settlement {} / registered {} not both on or before the basis date {} → out ({}); paid in a later termin",
+                a.settlement_date, p.registrert_dato, prm.basis_date, e.code()
+            );
+            let why = format!(
+                "settled {} and registered {}, basis date {}: counts from a later termin",
+                a.settlement_date, p.registrert_dato, prm.basis_date
+            );
+            exclude(&mut a, e, why);
+            return Ok(a);
+        }
+        step!(
+            "IT-2",
+            "settled {} and registered {}, both on or before the basis date {}",
+            a.settlement_date,
+            p.registrert_dato,
+            prm.basis_date
+        );
+
+        // IT-3
+        let first_year = match it::it3_first_accruing_year(ys, p.tidligere_utlost, prm.auto_from) {
+            Ok(y) => {
+                if y > ys {
+                    step!("IT-3", "settled {ys} before automatic payment ({}), tidligere_utlost = ja: only calendar years ≥ {y} accrue [model (b)]", prm.auto_from);
+                } else {
+                    step!(
+                        "IT-3",
+                        "settled {ys}, in or after the automatic-payment start {}",
+                        prm.auto_from
+                    );
+                }
+                y
+            }
+            Err(e) => {
+                step!("IT-3", "settled {ys} before automatic payment ({}) and tidligere_utlost = nei → out ({})", prm.auto_from, e.code());
+                exclude(
+                    &mut a,
+                    e,
+                    format!("settled in {ys}, before automatic payment started in {}, and no grant triggered before: the municipality must apply", prm.auto_from),
+                );
+                return Ok(a);
+            }
+        };
+
+        // IT-4 exclusion
+        if let Newborn::TooLate { limit } = newborn {
+            step!("IT-4", "born {} more than 6 months after the mother's settlement (limit {limit}) → out (fodt_etter_6_mnd)", p.fodselsdato);
+            exclude(
+                &mut a,
+                Exclusion::FodtEtter6Mnd,
+                format!(
+                    "born {}, later than {limit} (6 months after the mother's settlement)",
+                    p.fodselsdato
+                ),
+            );
+            return Ok(a);
+        }
+
+        // IT-5
+        if p.malgruppe.is_family() {
+            if let (Some(r), Some(sd)) = (p.referanse_fnr, p.familie_soknadsdato) {
+                match self.persons.get(&r) {
+                    Some(rp) => match it::it5_family_five_years(rp.bosettingsdato, sd) {
+                        Ok(limit) => step!("IT-5", "family permit applied for {sd}, no later than {limit} (referent settled {} + 5 years)", rp.bosettingsdato),
+                        Err(e) => {
+                            let limit = it::add_months(rp.bosettingsdato, 60);
+                            step!("IT-5", "family permit applied for {sd}, later than {limit} (referent settled {} + 5 years) → out ({})", rp.bosettingsdato, e.code());
+                            exclude(&mut a, e, format!("applied {sd}, more than 5 years after the referent's settlement {}", rp.bosettingsdato));
+                            return Ok(a);
+                        }
+                    },
+                    None => {
+                        a.avvik.push(
+                            Avvik::warning(
+                                file,
+                                Some(p.line),
+                                Some("referanse_fnr"),
+                                "referent_ikke_funnet",
+                                format!("IT-5: referent {} is not in the extract; the 5-year rule could not be checked", r.masked()),
+                            )
+                            .with_fnr(Some(p.fnr)),
+                        );
+                        step!("IT-5", "referent {} not in the extract (warning referent_ikke_funnet): 5-year rule not checked", r.masked());
+                    }
+                }
+            }
+        }
+
+        // --- Included: accrue (T-1). ---
+        let res = self.residence(&p.fnr, a.settlement_date, a.settlement_kommune);
+        let death = match (
+            known(p.dodsdato, prm.basis_date),
+            known(p.utvandringsdato, prm.basis_date),
+        ) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        if trace {
+            for (d, k) in &res.moves {
+                step!("IT-10", "move on {d} to {k}");
+            }
+            if let Some(e) = death {
+                step!("IT-11", "death/emigration on {e}: år 2–5 carry nothing after {}-{:02}; år 1 and one-offs are kept whole", e.year(), e.month());
+            }
+        }
+        let mut acc: BTreeMap<LineKey, Accrual> = BTreeMap::new();
+        let newborn_rule = matches!(newborn, Newborn::Within { .. });
+        let it3_rule = first_year > ys;
+
+        let n_max = it::it6_grant_years(p.malgruppe);
+        step!(
+            "IT-6",
+            "grant years 1..{n_max} = calendar years {ys}..{} ({})",
+            it::it6_calendar_year(ys, n_max),
+            p.malgruppe
+        );
+
+        for n in 1..=n_max {
+            let y = it::it6_calendar_year(ys, n);
+            if y < first_year {
+                step!(
+                    "IT-3",
+                    "år {n} ({y}) is before {first_year}: not accrued here"
+                );
+                continue;
+            }
+            if n == 1 {
+                // IT-8 category; IT-12: år 1 is due in full in the first termin the person counts.
+                let is_child = it::it8_is_child(p.fodselsdato, ys);
+                let alone = self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0) <= 1;
+                let code = it::it8_year1_code(p.enslig_mindrearig, is_child, alone);
+                step!(
+                    "IT-8",
+                    "år 1 category {code}: enslig_mindrearig = {}, born {} (turns 18 in {}; child = {is_child}), persons in sak '{}' (newborns not counted) = {}",
+                    yn(p.enslig_mindrearig), p.fodselsdato, p.fodselsdato.year() + 18, p.sak_id,
+                    self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
+                );
+                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
+                let mut regler = vec!["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"];
+                if newborn_rule {
+                    regler.insert(0, "IT-4");
+                }
+                let mut months = Vec::new();
+                for m in 1..=12 {
+                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let amount = month_amounts[m as usize - 1];
+                    add(
+                        &mut acc,
+                        LineKey {
+                            fnr: p.fnr,
+                            kommune: owner,
+                            kode: code,
+                            ar: y,
+                        },
+                        n,
+                        false,
+                        sats,
+                        amount,
+                        &regler,
+                    );
+                    if trace {
+                        months.push(MonthShare {
+                            month: m,
+                            reference,
+                            owner,
+                            amount,
+                            cut_by: None,
+                        });
+                    }
+                }
+                if trace {
+                    a.years.push(YearCalc {
+                        kode: code,
+                        ar: y,
+                        tilskuddsar: n,
+                        sats,
+                        monthly: false,
+                        months,
+                    });
+                }
+                // IT-9 one-offs, wholly to the settlement municipality.
+                let age = it::age_on(p.fodselsdato, a.settlement_date);
+                match it::it9_one_offs(p.fodselsdato, a.settlement_date) {
+                    Some(code) => {
+                        step!(
+                            "IT-9",
+                            "age {age} on the settlement date {}: one-off {code}",
+                            a.settlement_date
+                        );
+                        let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
+                        let mut regler = vec!["IT-7", "IT-9", "IT-12"];
+                        if newborn_rule {
+                            regler.insert(0, "IT-4");
+                        }
+                        add(
+                            &mut acc,
+                            LineKey {
+                                fnr: p.fnr,
+                                kommune: a.settlement_kommune,
+                                kode: code,
+                                ar: y,
+                            },
+                            n,
+                            false,
+                            sats,
+                            sats,
+                            &regler,
+                        );
+                        if trace {
+                            a.years.push(YearCalc {
+                                kode: code,
+                                ar: y,
+                                tilskuddsar: n,
+                                sats,
+                                monthly: false,
+                                months: Vec::new(),
+                            });
+                        }
+                    }
+                    None => step!(
+                        "IT-9",
+                        "age {age} on the settlement date {}: no one-off (ELDR ≥ 60, BHT < 6)",
+                        a.settlement_date
+                    ),
+                }
+                continue;
+            }
+            // år 2–5: month by month (IT-10, IT-11, IT-12, IT-13).
+            let Some(code) = RateCode::for_grant_year(n) else {
+                continue;
+            };
+            let due: Vec<(u32, Option<&'static str>)> = (1..=12)
+                .map(|m| {
+                    let cut = if !it::it11_month_counts(death, y, m) {
+                        Some("IT-11")
+                    } else if !it::it12_month_due(prm.termin, y, m) {
+                        Some("IT-12")
+                    } else {
+                        None
+                    };
+                    (m, cut)
+                })
+                .collect();
+            if due.iter().all(|(_, c)| c.is_some()) {
+                if trace && due.iter().any(|(_, c)| *c == Some("IT-11")) {
+                    step!(
+                        "IT-11",
+                        "år {n} ({y}): no month left after death/emigration"
+                    );
+                } else {
+                    step!("IT-12", "år {n} ({y}): no month due yet in {}", prm.termin);
+                }
+                continue;
+            }
+            let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
+            let mut regler = vec!["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"];
+            if newborn_rule {
+                regler.insert(0, "IT-4");
+            }
+            if it3_rule {
+                regler.insert(0, "IT-3");
+            }
+            if due.iter().any(|(_, c)| *c == Some("IT-11")) {
+                regler.push("IT-11");
+            }
+            let mut months = Vec::new();
+            for (m, cut) in due {
+                let (owner, reference) = it::it10_owner(&res, y, m, death);
+                let amount = month_amounts[m as usize - 1];
+                if cut.is_none() {
+                    add(
+                        &mut acc,
+                        LineKey {
+                            fnr: p.fnr,
+                            kommune: owner,
+                            kode: code,
+                            ar: y,
+                        },
+                        n,
+                        true,
+                        sats,
+                        amount,
+                        &regler,
+                    );
+                }
+                if trace {
+                    months.push(MonthShare {
+                        month: m,
+                        reference,
+                        owner,
+                        amount,
+                        cut_by: cut,
+                    });
+                }
+            }
+            if trace {
+                a.years.push(YearCalc {
+                    kode: code,
+                    ar: y,
+                    tilskuddsar: n,
+                    sats,
+                    monthly: true,
+                    months,
+                });
+            }
+        }
+
+        // EM-1…EM-4
+        if em::em1_eligible(p.enslig_mindrearig, p.bosatt_etter_avtale) {
+            let b = p.fodselsdato.year();
+            let stop = [
+                known(p.dodsdato, prm.basis_date),
+                known(p.utvandringsdato, prm.basis_date),
+                known(p.gjenforent_dato, prm.basis_date),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            step!(
+                "EM-1",
+                "unaccompanied minor settled by agreement: EM grant from {}-{:02} to December {} (year of turning 20){}",
+                a.settlement_date.year(), a.settlement_date.month(), b + 20,
+                stop.map(|s| format!(", stopping after {}-{:02} (death/emigration/reunion {s})", s.year(), s.month())).unwrap_or_default()
+            );
+            for y in em::em3_years(a.settlement_date, b) {
+                if y < first_year {
+                    step!("IT-3", "EM {y} is before {first_year}: not accrued here");
+                    continue;
+                }
+                let Some(code) = em::em2_category(y, b) else {
+                    continue;
+                };
+                let due: Vec<(u32, Option<&'static str>)> = (1..=12)
+                    .map(|m| {
+                        let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
+                            Some("EM-3")
+                        } else if !it::it12_month_due(prm.termin, y, m) {
+                            Some("IT-12")
+                        } else {
+                            None
+                        };
+                        (m, cut)
+                    })
+                    .collect();
+                if due.iter().all(|(_, c)| c.is_some()) {
+                    continue;
+                }
+                let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
+                step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
+                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
+                let mut regler = vec!["EM-1", "EM-2", "EM-3", "EM-4"];
+                if it3_rule {
+                    regler.insert(0, "IT-3");
+                }
+                let mut months = Vec::new();
+                for (m, cut) in due {
+                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let amount = month_amounts[m as usize - 1];
+                    if cut.is_none() {
+                        add(
+                            &mut acc,
+                            LineKey {
+                                fnr: p.fnr,
+                                kommune: owner,
+                                kode: code,
+                                ar: y,
+                            },
+                            n,
+                            true,
+                            sats,
+                            amount,
+                            &regler,
+                        );
+                    }
+                    if trace {
+                        months.push(MonthShare {
+                            month: m,
+                            reference,
+                            owner,
+                            amount,
+                            cut_by: cut,
+                        });
+                    }
+                }
+                if trace {
+                    a.years.push(YearCalc {
+                        kode: code,
+                        ar: y,
+                        tilskuddsar: n,
+                        sats,
+                        monthly: true,
+                        months,
+                    });
+                }
+            }
+        } else if p.enslig_mindrearig {
+            step!("EM-1", "unaccompanied minor not settled by agreement (bosatt_etter_avtale = nei): no EM grant");
+        }
+
+        a.accruals = acc.into_values().collect();
+        a.rates_used.sort();
+        a.rates_used.dedup();
+        Ok(a)
+    }
+
+    /// Runs the whole termin (T-1…T-4). Persons are assessed in parallel; the result is deterministic.
+    pub fn run(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminResult, MissingRate> {
+        let outs: Vec<Result<(Assessment, Vec<BasisLine>), MissingRate>> = self
+            .extract
+            .personer
+            .par_iter()
+            .map(|p| {
+                let mut a = self.assess(p, false)?;
+                let lines = net_person(&a, self.paid_lines(&p.fnr));
+                // Keep only what the totals need; the accruals live on in `lines`.
+                a.accruals = Vec::new();
+                Ok((a, lines))
+            })
+            .collect();
+        let mut counts = Counts {
+            personer_lest: self.extract.personer.len() as u64,
+            flyttinger_lest: self.extract.flyttinger.len() as u64,
+            ledger_linjer_lest: self.ledger.len() as u64,
+            ..Counts::default()
+        };
+        let mut lines = Vec::new();
+        let mut avvik = Vec::new();
+        let mut rates_used = BTreeSet::new();
+        for out in outs {
+            // The first missing rate in extract order (deterministic).
+            let (a, l) = out?;
+            match (a.status, l.is_empty()) {
+                (Status::Excluded(_), true) => counts.personer_utelatt += 1,
+                (Status::Excluded(_), false) => {
+                    counts.personer_utelatt += 1;
+                    counts.personer_utelatt_med_trekk += 1;
+                }
+                (Status::Included, false) => counts.personer_brukt += 1,
+                (Status::Included, true) => counts.personer_uten_belop += 1,
+            }
+            rates_used.extend(a.rates_used.iter().copied());
+            avvik.extend(a.avvik);
+            lines.extend(l);
+        }
+        // T-2: ledger lines whose person is absent from the extract are left alone.
+        for l in self.ledger {
+            if !self.persons.contains_key(&l.key.fnr) {
+                counts.ledger_linjer_uten_person += 1;
+                let (fil, linje) = split_origin(&l.origin);
+                avvik.push(
+                    Avvik::warning(
+                        &fil,
+                        linje,
+                        Some("fnr"),
+                        "ukjent_person_i_reskontro",
+                        format!(
+                            "T-2: ledger line ({} {} {} {}, termin {}) belongs to a person not in the extract; left alone, carried to the new ledger",
+                            l.key.kommune, l.key.kode, l.key.ar, crate::domain::money::fmt_money(l.belop), l.termin
+                        ),
+                    )
+                    .with_fnr(Some(l.key.fnr)),
+                );
+            }
+        }
+        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar).
+        lines.sort_by_key(|l| l.key);
+        let kommuner_out = sum_kommuner(&lines, kommuner);
+        let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &kommuner_out);
+        Ok(TerminResult {
+            termin: self.params.termin,
+            basis_date: self.params.basis_date,
+            lines,
+            kommuner: kommuner_out,
+            new_ledger,
+            avvik,
+            rates_used: rates_used.into_iter().collect(),
+            counts,
+        })
+    }
+}
+
+fn yn(b: bool) -> &'static str {
+    if b {
+        "ja"
+    } else {
+        "nei"
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
+    acc: &mut BTreeMap<LineKey, Accrual>,
+    key: LineKey,
+    n: u8,
+    monthly: bool,
+    sats: Decimal,
+    amount: Decimal,
+    regler: &[&'static str],
+) {
+    let e = acc.entry(key).or_insert_with(|| Accrual {
+        key,
+        tilskuddsar: n,
+        maneder: monthly.then_some(0),
+        sats,
+        opptjent: Decimal::ZERO,
+        regler: regler.to_vec(),
+    });
+    e.opptjent += amount;
+    if let Some(m) = e.maneder.as_mut() {
+        *m += 1;
+    }
+}
+
+/// `file:line` of a ledger line's origin (line `None` if not given).
+fn split_origin(origin: &str) -> (String, Option<u64>) {
+    match origin.rsplit_once(':') {
+        Some((f, l)) => match l.parse() {
+            Ok(n) => (f.to_string(), Some(n)),
+            Err(_) => (origin.to_string(), None),
+        },
+        None => (origin.to_string(), None),
+    }
+}
+
+/// T-2 for one person: every key with anything accrued or paid gets a line `accrued − paid`. Keys paid
+/// before but no longer accrued (a late move, an exclusion, …) become deductions (sats 0).
+pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
+    let mut paid_by_key: BTreeMap<LineKey, Decimal> = BTreeMap::new();
+    for l in paid {
+        *paid_by_key.entry(l.key).or_default() += l.belop;
+    }
+    let mut out = Vec::new();
+    let mut acc_iter = a.accruals.iter().peekable();
+    let mut keys: BTreeSet<LineKey> = a.accruals.iter().map(|x| x.key).collect();
+    keys.extend(paid_by_key.keys().copied());
+    for key in keys {
+        let accrual = match acc_iter.peek() {
+            Some(x) if x.key == key => acc_iter.next(),
+            _ => None,
+        };
+        let tidligere = paid_by_key.get(&key).copied().unwrap_or_default();
+        let line = match accrual {
+            Some(x) => {
+                let mut regler = x.regler.clone();
+                if !tidligere.is_zero() {
+                    regler.push("T-2");
+                }
+                BasisLine {
+                    key,
+                    duf: a.duf,
+                    tilskuddsar: x.tilskuddsar,
+                    maneder: x.maneder,
+                    sats: x.sats,
+                    opptjent: x.opptjent,
+                    tidligere_utbetalt: tidligere,
+                    a_utbetale: x.opptjent - tidligere,
+                    regler,
+                }
+            }
+            None => {
+                if tidligere.is_zero() {
+                    continue;
+                }
+                let mut regler = Vec::new();
+                if let Status::Excluded(e) = a.status {
+                    regler.push(e.rule());
+                }
+                regler.push("T-2");
+                BasisLine {
+                    key,
+                    duf: a.duf,
+                    tilskuddsar: u8::try_from((key.ar - a.settlement_year() + 1).max(0))
+                        .unwrap_or(u8::MAX),
+                    maneder: None,
+                    sats: Decimal::ZERO,
+                    opptjent: Decimal::ZERO,
+                    tidligere_utbetalt: tidligere,
+                    a_utbetale: -tidligere,
+                    regler,
+                }
+            }
+        };
+        if line.opptjent.is_zero() && line.tidligere_utbetalt.is_zero() {
+            continue;
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// T-3: per municipality, the sum per code and in total; paid only when the sum is positive.
+pub fn sum_kommuner(lines: &[BasisLine], register: Option<&KommuneRegister>) -> Vec<KommuneSum> {
+    let mut by: BTreeMap<Knr, KommuneSum> = BTreeMap::new();
+    for l in lines {
+        let k = by.entry(l.key.kommune).or_insert_with(|| KommuneSum {
+            kommune: l.key.kommune,
+            navn: register
+                .and_then(|r| r.latest(l.key.kommune))
+                .map(|k| k.navn.clone()),
+            per_kode: BTreeMap::new(),
+            sum: Decimal::ZERO,
+            utbetales: false,
+        });
+        *k.per_kode.entry(l.key.kode).or_default() += l.a_utbetale;
+        k.sum += l.a_utbetale;
+    }
+    by.into_values()
+        .map(|mut k| {
+            k.utbetales = k.sum > Decimal::ZERO;
+            k
+        })
+        .collect()
+}
+
+/// T-4: the ledger read in plus every non-zero line of the municipalities paid now (termin = this one),
+/// sorted by (fnr, kommunenummer, kode, ar, termin) [model (h)]; ties keep input order.
+pub fn new_ledger(
+    termin: Termin,
+    old: &[LedgerLine],
+    lines: &[BasisLine],
+    kommuner: &[KommuneSum],
+) -> Vec<LedgerLine> {
+    let paying: BTreeSet<Knr> = kommuner
+        .iter()
+        .filter(|k| k.utbetales)
+        .map(|k| k.kommune)
+        .collect();
+    let mut out: Vec<LedgerLine> = old.to_vec();
+    out.extend(
+        lines
+            .iter()
+            .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
+            .map(|l| LedgerLine {
+                termin,
+                key: l.key,
+                belop: l.a_utbetale,
+                origin: String::new(),
+            }),
+    );
+    out.sort_by_key(|l| (l.key, l.termin));
+    out
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of issue #6: wall time and peak memory (RSS) of
+#   generate   tilskudd generate --persons N --seed 2024 (only when the data is not cached)
+#   floor      tokenizing the same CSV files with csv::ByteRecord (examples/floor.rs)
+#   termin     tilskudd termin 2024-Q4 on the generated extract, and again with one thread (RAYON_NUM_THREADS=1),
+#              checking that both give byte-identical outputs
+# measured with /usr/bin/time -v, printed as a Markdown table with the ratio to the floor.
+#
+# Usage: benches/run.sh [100k] [1m] [10m]        (default: 100k 1m)
+#        REGEN=1 benches/run.sh 1m               (regenerate cached data, and so time `generate`)
+#        REPEAT=3 benches/run.sh 1m              (best of 3 runs for floor and termin; default 1)
+#        TILSKUDD_BIN=path benches/run.sh 1m     (time another tilskudd binary, e.g. a local merge with the engine)
+# Data is cached under target/bench-data/<size>/ (10m needs about 1.2 GB of disk).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+SIZES=("$@")
+[ ${#SIZES[@]} -eq 0 ] && SIZES=(100k 1m)
+REPEAT=${REPEAT:-1}
+DATA=target/bench-data
+GEN=target/release/tilskudd
+BIN=${TILSKUDD_BIN:-$GEN}
+FLOOR=target/release/examples/floor
+
+if [ ! -x /usr/bin/time ]; then
+    echo "installing GNU time (Debian package 'time') ..." >&2
+    apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null 2>&1; } \
+        || { echo "error: /usr/bin/time is missing and could not be installed" >&2; exit 1; }
+fi
+
+echo "building release binaries ..." >&2
+cargo build --release --quiet --bin tilskudd --example floor || { echo "error: release build failed" >&2; exit 1; }
+
+# measure LABEL CMD... : runs CMD under /usr/bin/time -v; sets WALL (s), RSS (MiB), RC; stderr kept in $LOG.
+measure() {
+    local label=$1; shift
+    LOG=$(mktemp)
+    /usr/bin/time -v "$@" >/dev/null 2>"$LOG"
+    RC=$?
+    # GNU time reports the command's exit status; it exits with it too.
+    WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; printf "%.3f", s }' "$LOG")
+    RSS=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$LOG")
+    echo "  $label: ${WALL}s, ${RSS} MiB, exit $RC" >&2
+}
+
+# best LABEL CMD...: best wall time of $REPEAT runs (RSS of that run).
+best() {
+    local label=$1; shift
+    local bw="" br="" brc=0 blog=""
+    for _ in $(seq "$REPEAT"); do
+        measure "$label" "$@"
+        if [ -z "$bw" ] || awk -v a="$WALL" -v b="$bw" 'BEGIN { exit !(a < b) }'; then
+            bw=$WALL; br=$RSS; brc=$RC; blog=$LOG
+        fi
+    done
+    WALL=$bw; RSS=$br; RC=$brc; LOG=$blog
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "–" }'; }
+
+ROWS=()
+for size in "${SIZES[@]}"; do
+    case "$size" in
+        100k) n=100000 ;;
+        1m) n=1000000 ;;
+        10m) n=10000000 ;;
+        *) echo "error: unknown size '$size' (use 100k, 1m or 10m)" >&2; exit 2 ;;
+    esac
+    dir=$DATA/$size
+    echo "== $size ($n persons) in $dir" >&2
+    if [ -n "${REGEN:-}" ] || [ ! -f "$dir/satser.csv" ]; then
+        rm -rf "$dir"
+        measure generate "$GEN" generate --persons "$n" --seed 2024 --out "$dir"
+        if [ "$RC" -ne 0 ]; then echo "error: generate failed:" >&2; cat "$LOG" >&2; exit 1; fi
+        ROWS+=("| $size | generate | $WALL | $RSS | – | ok |")
+    else
+        ROWS+=("| $size | generate | (cached) | – | – | – |")
+    fi
+    mib=$(du -sm "$dir" | cut -f1)
+
+    best floor "$FLOOR" "$dir"
+    fw=$WALL
+    ROWS+=("| $size | floor (ByteRecord, ${mib} MiB) | $WALL | $RSS | 1.0× | exit $RC |")
+
+    out=$(mktemp -d)
+    best termin "$BIN" termin 2024-Q4 --dsf "$dir/dsf" --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" \
+        --out "$out/out" --allow-unadopted-rates --force
+    if [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; then
+        ROWS+=("| $size | termin 2024-Q4 | $WALL | $RSS | $(ratio "$WALL" "$fw") | ok (exit $RC) |")
+        mv "$out/out" "$out/all-cores"
+        measure "termin 1 thread" env RAYON_NUM_THREADS=1 "$BIN" termin 2024-Q4 --dsf "$dir/dsf" \
+            --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --out "$out/out" --allow-unadopted-rates --force
+        same="identical to all cores"
+        diff -rq "$out/all-cores" "$out/out" >/dev/null 2>&1 || same="DIFFERS from all cores"
+        ROWS+=("| $size | termin 2024-Q4, 1 thread | $WALL | $RSS | $(ratio "$WALL" "$fw") | exit $RC, output $same |")
+    else
+        msg=$(grep -v -E '^\s|Command (being timed|exited)' "$LOG" | head -1 | cut -c1-80)
+        echo "  termin FAILED (exit $RC): $msg" >&2
+        ROWS+=("| $size | termin 2024-Q4 | – | – | – | FAILED (exit $RC): $msg |")
+    fi
+    rm -rf "$out"
+done
+
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(lscpu | awk -F': +' '/Model name/ { print $2; exit }')"
+echo
+echo "| size | step | wall (s) | peak RSS (MiB) | ratio to floor | result |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"

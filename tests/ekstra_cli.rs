@@ -1,0 +1,183 @@
+//! `tilskudd ekstra` end to end (SPEC §5, §7): the real binary on the fixtures in `tests/data/ekstra/`
+//! (synthetic person numbers, example rates with status `eksempel`). Expected rows computed by hand below.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+const P1: &str = "15869010089"; // born 15.06.1990, settled 09.04.2018
+const P2: &str = "10920250020"; // born 10.12.2002, unaccompanied minor, settled 09.04.2015
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra")
+}
+
+fn ekstra(soknader: &str, out: &Path) -> Command {
+    let d = data();
+    let mut c = Command::cargo_bin("tilskudd").unwrap();
+    c.arg("ekstra")
+        .arg("--soknader")
+        .arg(d.join(soknader))
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--vedtak")
+        .arg(d.join("vedtak.csv"))
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+#[test]
+fn ekstra_writes_vedtak_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ekstra("soknader.csv", tmp.path()).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let csv = std::fs::read_to_string(tmp.path().join("vedtak.csv")).unwrap();
+    // S01: P1 T1 år 1; V1 already granted a T1 → t1_allerede_innvilget (frist 09.04.2018 + 13 = 09.05.2019).
+    // S02: P1 T2 år 2 after the år 1 grant → frist S + 25 = 09.05.2020; 215 000 − (35 000 − 20 000) = 200 000
+    //      = threshold → accepted, proposes 200 000.
+    // S03: P2 T2 år 6 (FHT-5: ends 08.04.2021 ≤ 31.12.2022), frist S + 73 = 09.05.2021.
+    // S04: P2 T2 år 8 ends 08.04.2023 > 31.12.2022 → utenfor_periode; frist S + 97 = 09.05.2023.
+    // S05: malgruppe utenfor; S06: not settled by agreement.
+    // S07: P1 T2 år 3, frist S + 37 = 09.05.2021, no specialist statement → ufullstendig, still proposes 300 000.
+    let expected = format!(
+        "soknad_id,fnr,kommunenummer,type,tilskuddsar,periode_fra,periode_til,frist,status,arsaker,klagbar,foreslatt_belop,maks_belop,tilbakebetaling,refusjon
+S01,{P1},0301,T1,1,2018-04-09,2019-04-08,2019-05-09,avvist,t1_allerede_innvilget,ja,0.00,180000.00,0.00,0.00
+S02,{P1},0301,T2,2,2019-04-09,2020-04-08,2020-05-09,klar_for_vurdering,ansvarsgruppe_begrenset,nei,200000.00,1500000.00,0.00,0.00
+S03,{P2},0301,T2,6,2020-04-09,2021-04-08,2021-05-09,klar_for_vurdering,,nei,300000.00,1500000.00,0.00,0.00
+S04,{P2},0301,T2,8,2022-04-09,2023-04-08,2023-05-09,avvist,utenfor_periode,ja,0.00,1500000.00,0.00,0.00
+S05,01828510068,0301,T1,1,2018-04-09,2019-04-08,2019-05-09,avvist,utenfor_integreringstilskudd,ja,0.00,180000.00,0.00,0.00
+S06,01838610079,4601,T1,1,2018-04-09,2019-04-08,2019-05-09,avvist,ikke_avtale,ja,0.00,180000.00,0.00,0.00
+S07,{P1},0301,T2,3,2020-04-09,2021-04-08,2021-05-09,ufullstendig,mangler_spesialisterklaering,nei,300000.00,1500000.00,0.00,0.00
+"
+    );
+    assert_eq!(csv, expected);
+    // Terminal: masked numbers only, a count per status, the rates used with their status.
+    assert!(!stdout.contains(P1) && !stdout.contains(P2), "{stdout}");
+    assert!(stdout.contains("158690*****"), "{stdout}");
+    assert!(stdout.contains("7 søknader"), "{stdout}");
+    assert!(
+        stdout.contains("4 avvist") && stdout.contains("2 klar_for_vurdering"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("eksempel") && stdout.contains("(ikke vedtatt)"),
+        "{stdout}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path().join("vedtak.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "vedtak.csv holds person numbers");
+    }
+}
+
+#[test]
+fn ekstra_rejected_rows_exit_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    ekstra("soknader_feil.csv", tmp.path()).assert().code(3);
+    let csv = std::fs::read_to_string(tmp.path().join("vedtak.csv")).unwrap();
+    // The row with an invalid person number is left out; S01 is still checked.
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("S01,"));
+}
+
+#[test]
+fn ekstra_missing_rate_fails_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rates = tmp.path().join("satser.csv");
+    // Drop FHT-FRIST-MND for 2019 (needed for S02, år 2 starting 09.04.2019).
+    let full = std::fs::read_to_string(data().join("satser.csv")).unwrap();
+    let cut: String = full
+        .lines()
+        .filter(|l| !l.starts_with("2019,FHT-FRIST-MND"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&rates, cut).unwrap();
+    let out = tmp.path().join("out");
+    let d = data();
+    let a = Command::cargo_bin("tilskudd")
+        .unwrap()
+        .arg("ekstra")
+        .arg("--soknader")
+        .arg(d.join("soknader.csv"))
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(&rates)
+        .arg("--vedtak")
+        .arg(d.join("vedtak.csv"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("2019") && err.contains("FHT-FRIST-MND"),
+        "{err}"
+    );
+    assert!(!out.join("vedtak.csv").exists());
+}
+
+#[test]
+fn ekstra_explain_prints_the_trail() {
+    let d = data();
+    let a = Command::cargo_bin("tilskudd")
+        .unwrap()
+        .arg("ekstra")
+        .arg("--soknader")
+        .arg(d.join("soknader.csv"))
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--vedtak")
+        .arg(d.join("vedtak.csv"))
+        .arg("--explain")
+        .arg("S02")
+        .assert()
+        .success();
+    let s = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    // FHT-2: 09.04.2018 + 24 + 1 = 09.05.2020; FHT-4: the responsibility-group cap.
+    assert!(
+        s.contains("FHT-1") && s.contains("09.04.2019–08.04.2020"),
+        "{s}"
+    );
+    assert!(s.contains("FHT-2") && s.contains("09.05.2020"), "{s}");
+    assert!(s.contains("ansvarsgruppe_begrenset"), "{s}");
+    assert!(
+        s.contains("FHT-9") && s.contains("klar_for_vurdering"),
+        "{s}"
+    );
+    assert!(!s.contains(P1), "{s}");
+    // Unknown id: exit 1.
+    Command::cargo_bin("tilskudd")
+        .unwrap()
+        .arg("ekstra")
+        .arg("--soknader")
+        .arg(d.join("soknader.csv"))
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--explain")
+        .arg("S404")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn ekstra_rerun_is_byte_identical() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    ekstra("soknader.csv", a.path()).assert().success();
+    ekstra("soknader.csv", b.path()).assert().success();
+    assert_eq!(
+        std::fs::read(a.path().join("vedtak.csv")).unwrap(),
+        std::fs::read(b.path().join("vedtak.csv")).unwrap()
+    );
+}

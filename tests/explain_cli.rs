@@ -1,0 +1,96 @@
+//! End-to-end: `tilskudd explain` for a person with two moves reproduces their `grunnlag.csv` lines
+//! exactly (data: `tests/data/termin/`, described in `tests/termin_cli.rs`).
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use std::path::{Path, PathBuf};
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/termin")
+        .join(p)
+}
+
+const P1: &str = "01818010083";
+
+#[test]
+fn explain_for_a_person_with_moves_reproduces_their_grunnlag_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q1 = tmp.path().join("q1");
+    let q2 = tmp.path().join("q2");
+    for (t, out, paid) in [
+        ("2024-Q1", &q1, None),
+        ("2024-Q2", &q2, Some(q1.join("utbetalt.csv"))),
+    ] {
+        let mut c = cargo_bin_cmd!("tilskudd");
+        c.args(["termin", t])
+            .arg("--dsf")
+            .arg(data("dsf"))
+            .arg("--rates")
+            .arg(data("rates"))
+            .arg("--out")
+            .arg(out);
+        if let Some(p) = paid {
+            c.arg("--paid").arg(p);
+        }
+        assert_eq!(c.output().unwrap().status.code(), Some(0));
+    }
+    let lines = tmp.path().join("p1.csv");
+    let o = cargo_bin_cmd!("tilskudd")
+        .args(["explain", P1, "--termin", "2024-Q2"])
+        .arg("--dsf")
+        .arg(data("dsf"))
+        .arg("--rates")
+        .arg(data("rates"))
+        .arg("--paid")
+        .arg(q1.join("utbetalt.csv"))
+        .arg("--lines")
+        .arg(&lines)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    // The person's lines in grunnlag.csv, byte for byte (header + their rows, same order).
+    let grunnlag = std::fs::read_to_string(q2.join("grunnlag.csv")).unwrap();
+    let mut expected: Vec<&str> = grunnlag.lines().take(1).collect();
+    expected.extend(grunnlag.lines().filter(|l| l.contains(P1)));
+    let got = std::fs::read_to_string(&lines).unwrap();
+    assert_eq!(got.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(got, expected.join("\n") + "\n");
+    // P1: AR-2 2024 = 124800 → 10400/month; moves 15.01 → 5001 and 20.04 → 4601.
+    // m1–m2 read 30.11.23/31.12.23 → 0301 = 20800; m3–m5 read 31.01, 29.02, 31.03 → 5001 = 31200;
+    // m6 reads 30.04 → 4601 = 10400. Q1 paid 0301 20800 and 5001 10400 (m3).
+    assert!(got.contains(",0301,01818010083,,AR-2,2,2024,2,124800.00,20800.00,20800.00,0.00,"));
+    assert!(got.contains(",5001,01818010083,,AR-2,2,2024,3,124800.00,31200.00,10400.00,20800.00,"));
+    assert!(got.contains(",4601,01818010083,,AR-2,2,2024,1,124800.00,10400.00,0.00,10400.00,"));
+    // The trail: rule ids, month table, masked number only.
+    assert!(!stdout.contains(P1), "{stdout}");
+    for s in [
+        "[IT-1]",
+        "[IT-2]",
+        "[IT-3]",
+        "[IT-8]",
+        "[IT-10] move on 2024-01-15 to 5001",
+        "2024-06  2024-04-30     4601",
+        "[T-3]",
+    ] {
+        assert!(stdout.contains(s), "{s} missing in\n{stdout}");
+    }
+}
+
+#[test]
+fn explain_of_an_unknown_person_fails() {
+    let o = cargo_bin_cmd!("tilskudd")
+        .args(["explain", "15819012345", "--termin", "2024-Q2"])
+        .arg("--dsf")
+        .arg(data("dsf"))
+        .arg("--rates")
+        .arg(data("rates"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}

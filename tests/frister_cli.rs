@@ -1,0 +1,58 @@
+//! `tilskudd frister` end to end on the fixtures in `tests/data/ekstra/` (synthetic person numbers).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra")
+}
+
+fn frister() -> Command {
+    let d = data();
+    let mut c = Command::cargo_bin("tilskudd").unwrap();
+    c.arg("frister")
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--vedtak")
+        .arg(d.join("vedtak.csv"));
+    c
+}
+
+#[test]
+fn frister_lists_next_deadline_masked_and_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("frister.csv");
+    let a = frister()
+        .args(["--from", "2019-05-01", "--days", "30", "--csv"])
+        .arg(&csv)
+        .assert()
+        .success();
+    let s = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    // P1 (settled 09.04.2018) has T1 for år 1 granted: next is år 2, S + 25 = 09.05.2020 (outside).
+    // P2 (settled 09.04.2015) has år 1 granted: år 4 due S + 49 = 09.05.2019 (år 2, 3 are past).
+    // P3 (utenfor) and P4 (no agreement) are not eligible.
+    assert!(s.contains("2019-05-09") && s.contains("109202*****"), "{s}");
+    assert!(!s.contains("10920250020") && !s.contains("158690"), "{s}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        text,
+        "frist,fnr,kommunenummer,hva,tilskuddsar,periode_fra,periode_til,forfalt\n\
+         2019-05-09,10920250020,0301,soknad T2,4,2018-04-09,2019-04-08,nei\n"
+    );
+}
+
+#[test]
+fn frister_kommune_filter_and_empty_window() {
+    let a = frister()
+        .args(["--from", "2019-05-01", "--days", "30", "--kommune", "4601"])
+        .assert()
+        .success();
+    let s = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(s.contains(": 0"), "{s}");
+    frister()
+        .args(["--from", "2019-05-01", "--kommune", "12"])
+        .assert()
+        .code(1);
+}
