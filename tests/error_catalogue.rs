@@ -5,7 +5,8 @@
 //! - `make` (optional): inputs that are better built than committed (binary, UTF-16, huge, .xlsx), one
 //!   directive per line (see [`make`]),
 //! - `expected`: `exit N` and then one fragment per line that must occur in stdout + stderr; a line
-//!   starting with `!` is a fragment that must NOT occur; `#` starts a comment line.
+//!   starting with `!` is a fragment that must NOT occur; `@PATH: fragment` must occur in the written file
+//!   PATH (e.g. `out/avvik.csv`); `#` starts a comment line.
 //!
 //! Each case is copied into a fresh temporary folder and the real binary runs there, so the messages show
 //! the relative paths of the `args` file. Besides the listed fragments, every case checks that no valid
@@ -213,7 +214,14 @@ fn run_case(case: &Path) -> Vec<String> {
         ));
     }
     for f in &expected.present {
-        if !text.contains(f.as_str()) {
+        // `@PATH: fragment`: the fragment must be in the written file PATH (e.g. out/avvik.csv).
+        if let Some((path, frag)) = f.strip_prefix('@').and_then(|r| r.split_once(": ")) {
+            match fs::read_to_string(dir.join(path)) {
+                Ok(content) if content.contains(frag) => {}
+                Ok(content) => fails.push(format!("{path} lacks: {frag}\n{path}:\n{content}")),
+                Err(e) => fails.push(format!("{path}: {e}")),
+            }
+        } else if !text.contains(f.as_str()) {
             fails.push(format!("missing fragment: {f}"));
         }
     }

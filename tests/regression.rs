@@ -88,3 +88,52 @@ fn unclosed_quote_is_named() {
     assert_eq!(shape.linje, Some(2));
     assert!(shape.melding.contains("is not closed"), "{}", shape.melding);
 }
+
+/// T-2/T-4: a ledger row the reader rejected (here a termin written `2024-Q7`) was ignored: the 260 000
+/// paid in 2024-Q2 was paid again in 2024-Q3 and vanished from the new ledger (exit 3, files written).
+/// Now the run stops (exit 1) and writes nothing.
+#[test]
+fn rejected_ledger_line_is_not_paid_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = fnr("018190000");
+    fs::create_dir_all(d.join("dsf")).unwrap();
+    fs::write(
+        d.join("dsf/personer.csv"),
+        format!("fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n{f},2024-03-01,0301,S1,flyktning\n"),
+    )
+    .unwrap();
+    fs::write(
+        d.join("satser.csv"),
+        "ar,kode,belop,status,kilde\n2024,AR-1 EV,260000,vedtatt,Rundskriv 01/2024\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("utbetalt.csv"),
+        format!(
+            "termin,kommunenummer,fnr,kode,ar,belop\n2024-Q7,0301,{f},AR-1 EV,2024,260000.00\n"
+        ),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("tilskudd")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "termin",
+            "2024-Q3",
+            "--dsf",
+            "dsf",
+            "--rates",
+            "satser.csv",
+            "--paid",
+            "utbetalt.csv",
+            "--out",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("utbetalt.csv:2: termin: '2024-Q7'"), "{err}");
+    assert!(!d.join("out/grunnlag.csv").exists());
+}
