@@ -137,3 +137,19 @@ fn rejected_ledger_line_is_not_paid_twice() {
     assert!(err.contains("utbetalt.csv:2: termin: '2024-Q7'"), "{err}");
     assert!(!d.join("out/grunnlag.csv").exists());
 }
+
+/// `--basis-date 30.09.2024` was refused with chrono's "input contains invalid characters": the CLI took
+/// only ISO dates although SPEC §1.1 dates are also `DD.MM.YYYY`, and the message named no form.
+#[test]
+fn basis_date_accepts_norwegian_form() {
+    use tilskudd::input::values::parse_date_arg;
+    let d = chrono::NaiveDate::from_ymd_opt(2024, 9, 30).unwrap();
+    assert_eq!(parse_date_arg("30.09.2024"), Ok(d));
+    assert_eq!(parse_date_arg("2024-09-30"), Ok(d));
+    assert!(parse_date_arg("31.09.2024")
+        .unwrap_err()
+        .contains("does not exist"));
+    assert!(parse_date_arg("30/09/2024")
+        .unwrap_err()
+        .contains("YYYY-MM-DD or DD.MM.YYYY"));
+}

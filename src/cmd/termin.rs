@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub paid: Vec<PathBuf>,
     /// Registration cut-off (IT-2); default the quarter's last day.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::values::parse_date_arg)]
     pub basis_date: Option<NaiveDate>,
     /// First settlement year paid automatically (IT-3).
     #[arg(long, value_name = "YEAR", default_value_t = 2021)]

@@ -55,6 +55,15 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::DoesNotExist)
 }
 
+/// A date given on the command line (`--basis-date`): the forms of SPEC §1.1, with a message that says
+/// which forms are accepted (clap otherwise shows chrono's "input contains invalid characters").
+pub fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
+    parse_date(s).map_err(|e| match e {
+        DateError::DoesNotExist => format!("the date '{s}' does not exist"),
+        DateError::Format => format!("'{s}' is not a date; write YYYY-MM-DD or DD.MM.YYYY"),
+    })
+}
+
 /// A date cell: a real Excel date, or text.
 pub fn cell_date(c: &Cell) -> Result<NaiveDate, DateError> {
     match c {
