@@ -153,3 +153,20 @@ fn basis_date_accepts_norwegian_form() {
         .unwrap_err()
         .contains("YYYY-MM-DD or DD.MM.YYYY"));
 }
+
+/// SPEC §6: a run killed while writing (SIGKILL runs no `Drop`) left `.grunnlag.csv.tmp-PID` files in
+/// the output folder for ever; the next successful run now removes them when it renames its own file.
+#[test]
+fn stale_temp_files_removed_after_killed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".grunnlag.csv.tmp-4242");
+    fs::write(&stale, b"half a file").unwrap();
+    let other = dir.path().join(".notes.tmp-4242"); // not a temp of a file this run writes: kept
+    fs::write(&other, b"x").unwrap();
+    let mut out = tilskudd::output::OutputDir::create(dir.path()).unwrap();
+    out.write_bytes("grunnlag.csv", true, b"a\n").unwrap();
+    out.commit().unwrap();
+    assert!(!stale.exists());
+    assert!(other.exists());
+    assert_eq!(fs::read(dir.path().join("grunnlag.csv")).unwrap(), b"a\n");
+}
