@@ -209,3 +209,299 @@ proptest! {
         let _ = Knr::parse(&s);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Over generated extracts (`tilskudd generate`, synthetic numbers only), through the real binary.
+// Few cases: each runs `termin` up to seven times.
+
+mod extracts {
+    use assert_cmd::Command;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    type Row = BTreeMap<String, String>;
+
+    fn bin() -> Command {
+        Command::cargo_bin("tilskudd").unwrap()
+    }
+
+    /// `generate` into `dir/g`; `kommuner` small concentrates persons on few municipalities.
+    fn generate(dir: &Path, persons: u32, seed: u64, kommuner: u32) -> PathBuf {
+        let g = dir.join("g");
+        bin()
+            .args([
+                "generate",
+                "--persons",
+                &persons.to_string(),
+                "--seed",
+                &seed.to_string(),
+            ])
+            .args(["--kommuner", &kommuner.to_string(), "--out"])
+            .arg(&g)
+            .assert()
+            .success();
+        g
+    }
+
+    /// Runs a termin in `cwd` with `--dsf dsf` relative to it (so that avvik's `fil` is the same for
+    /// two copies of an extract). Exit 0 or 3 (the generated extract has rule exclusions).
+    fn termin(cwd: &Path, g: &Path, t: &str, paid: Option<&Path>, out: &Path) {
+        let mut c = bin();
+        c.current_dir(cwd)
+            .args(["termin", t, "--dsf", "dsf", "--rates"])
+            .arg(g.join("satser.csv"))
+            .arg("--kommuner")
+            .arg(g.join("kommuner.csv"))
+            .arg("--out")
+            .arg(out);
+        if let Some(p) = paid {
+            c.arg("--paid").arg(p);
+        }
+        let o = c.output().unwrap();
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(3)),
+            "termin {t}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn read(p: &Path) -> Vec<Row> {
+        let mut r = csv::Reader::from_path(p).unwrap();
+        let h = r.headers().unwrap().clone();
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                h.iter()
+                    .zip(rec.iter())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn sum(rows: &[Row], col: &str) -> Decimal {
+        rows.iter().map(|r| dec(&r[col])).sum()
+    }
+
+    fn manifest(out: &Path) -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+    }
+
+    fn n(v: &serde_json::Value) -> u64 {
+        v.as_u64().unwrap()
+    }
+
+    /// `g/dsf` copied to `cwd/dsf`.
+    fn copy_dsf(g: &Path, cwd: &Path) {
+        fs::create_dir_all(cwd.join("dsf")).unwrap();
+        for f in ["personer.csv", "flyttinger.csv"] {
+            fs::copy(g.join("dsf").join(f), cwd.join("dsf").join(f)).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+        /// T-2/T-3/T-4: Q1..Q4 chained (each utbetalt.csv fed to the next) pays what one Q4 run
+        /// accrues. Each new ledger is the old one plus this termin's paid municipality sums; what a
+        /// municipality netting to ≤ 0 did not get is exactly the difference (T-3 carry).
+        #[test]
+        fn chained_quarters_pay_what_one_q4_accrues(seed in 1u64..10_000, persons in 30u32..90, kommuner in 3u32..8) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            let g = generate(d, persons, seed, kommuner);
+            copy_dsf(&g, d);
+            let mut prev: Option<PathBuf> = None;
+            let mut ledger_sum = Decimal::ZERO;
+            let mut last_unpaid = Decimal::ZERO;
+            for q in 1..=4 {
+                let out = d.join(format!("q{q}"));
+                termin(d, &g, &format!("2024-Q{q}"), prev.as_deref(), &out);
+                let k = read(&out.join("kommuner.csv"));
+                let paid: Decimal = k.iter().filter(|r| r["utbetales"] == "ja").map(|r| dec(&r["sum"])).sum();
+                last_unpaid = k.iter().filter(|r| r["utbetales"] == "nei").map(|r| dec(&r["sum"])).sum();
+                // T-3: a municipality is paid only when its sum is positive.
+                for r in &k {
+                    prop_assert_eq!(r["utbetales"] == "ja", dec(&r["sum"]) > Decimal::ZERO, "{:?}", r);
+                }
+                let ledger = sum(&read(&out.join("utbetalt.csv")), "belop");
+                // T-4: new ledger = ledger read in + the lines paid this termin.
+                prop_assert_eq!(ledger, ledger_sum + paid, "2024-Q{}", q);
+                ledger_sum = ledger;
+                prev = Some(out.join("utbetalt.csv"));
+            }
+            let single = d.join("single");
+            termin(d, &g, "2024-Q4", None, &single);
+            let single_ledger = sum(&read(&single.join("utbetalt.csv")), "belop");
+            let single_unpaid: Decimal = read(&single.join("kommuner.csv"))
+                .iter()
+                .filter(|r| r["utbetales"] == "nei")
+                .map(|r| dec(&r["sum"]))
+                .sum();
+            // Without a ledger nothing is deducted: an unpaid municipality has exactly 0.
+            prop_assert_eq!(single_unpaid, Decimal::ZERO);
+            prop_assert_eq!(ledger_sum + last_unpaid, single_ledger);
+            // Per key: what the chain has paid for a key, plus what is still open for it in Q4, is what
+            // one Q4 run accrues for it.
+            let mut chain: BTreeMap<(String, String, String, String), Decimal> = BTreeMap::new();
+            for r in read(&d.join("q4/utbetalt.csv")) {
+                *chain.entry((r["kommunenummer"].clone(), r["fnr"].clone(), r["kode"].clone(), r["ar"].clone())).or_default() += dec(&r["belop"]);
+            }
+            let q4k = read(&d.join("q4/kommuner.csv"));
+            let unpaid_k: BTreeSet<String> = q4k.iter().filter(|r| r["utbetales"] == "nei").map(|r| r["kommunenummer"].clone()).collect();
+            for r in read(&d.join("q4/grunnlag.csv")) {
+                if unpaid_k.contains(&r["kommunenummer"]) {
+                    *chain.entry((r["kommunenummer"].clone(), r["fnr"].clone(), r["kode"].clone(), r["ar"].clone())).or_default() += dec(&r["a_utbetale"]);
+                }
+            }
+            let mut one: BTreeMap<(String, String, String, String), Decimal> = BTreeMap::new();
+            for r in read(&single.join("grunnlag.csv")) {
+                *one.entry((r["kommunenummer"].clone(), r["fnr"].clone(), r["kode"].clone(), r["ar"].clone())).or_default() += dec(&r["opptjent"]);
+            }
+            chain.retain(|_, v| !v.is_zero());
+            one.retain(|_, v| !v.is_zero());
+            prop_assert_eq!(chain, one);
+        }
+
+        /// Every input person is in grunnlag.csv, or rejected/excluded in avvik.csv, or counted as
+        /// included without an amount in the manifest; never both silently (an excluded person has lines
+        /// only for deductions, opptjent 0). Σ grunnlag = Σ kommuner = the manifest's control sums
+        /// (= the bank file when one is written).
+        #[test]
+        fn persons_accounted_and_sums_tie(seed in 1u64..10_000, persons in 30u32..120) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            let g = generate(d, persons, seed, 39);
+            copy_dsf(&g, d);
+            let out = d.join("out");
+            termin(d, &g, "2024-Q4", None, &out);
+            let people = read(&d.join("dsf/personer.csv"));
+            // CSV line of a personer row = index + 2 (header is line 1; the generator writes no blank lines).
+            let fnr_at: BTreeMap<String, String> = people.iter().enumerate().map(|(i, r)| ((i + 2).to_string(), r["fnr"].clone())).collect();
+            let grunnlag = read(&out.join("grunnlag.csv"));
+            let in_basis: BTreeSet<String> = grunnlag.iter().map(|r| r["fnr"].clone()).collect();
+            let avvik = read(&out.join("avvik.csv"));
+            let excluded: BTreeSet<String> = avvik
+                .iter()
+                .filter(|r| r["fil"] == "dsf/personer.csv" && r["niva"] == "avvist")
+                .map(|r| fnr_at[&r["linje"]].clone())
+                .collect();
+            let m = manifest(&out);
+            let c = &m["counts"];
+            prop_assert_eq!(n(&c["personer_lest"]), people.len() as u64);
+            prop_assert_eq!(
+                n(&c["personer_lest"]),
+                n(&c["personer_avvist"]) + n(&c["personer_utelatt"]) + n(&c["personer_brukt"]) + n(&c["personer_uten_belop"])
+            );
+            prop_assert_eq!(excluded.len() as u64, n(&c["personer_avvist"]) + n(&c["personer_utelatt"]));
+            let both: Vec<&String> = in_basis.intersection(&excluded).collect();
+            prop_assert_eq!(both.len() as u64, n(&c["personer_utelatt_med_trekk"]));
+            for r in grunnlag.iter().filter(|r| excluded.contains(&r["fnr"])) {
+                prop_assert!(dec(&r["opptjent"]).is_zero(), "excluded person accrues: {:?}", r);
+            }
+            let uten = people.len() - in_basis.union(&excluded).count();
+            prop_assert_eq!(uten as u64, n(&c["personer_uten_belop"]));
+
+            // Sums: per municipality and in total.
+            let kommuner = read(&out.join("kommuner.csv"));
+            let mut per_k: BTreeMap<String, Decimal> = BTreeMap::new();
+            for r in &grunnlag {
+                *per_k.entry(r["kommunenummer"].clone()).or_default() += dec(&r["a_utbetale"]);
+            }
+            for r in &kommuner {
+                prop_assert_eq!(per_k.get(&r["kommunenummer"]).copied().unwrap_or_default(), dec(&r["sum"]), "{}", r["kommunenummer"]);
+                let codes: Decimal = r.iter()
+                    .filter(|(k, _)| !["termin", "kommunenummer", "navn", "sum", "utbetales"].contains(&k.as_str()))
+                    .map(|(_, v)| dec(v))
+                    .sum();
+                prop_assert_eq!(codes, dec(&r["sum"]));
+            }
+            let total = sum(&grunnlag, "a_utbetale");
+            prop_assert_eq!(total, sum(&kommuner, "sum"));
+            let ctl = &m["control"];
+            prop_assert_eq!(dec(ctl["sum_grunnlag"].as_str().unwrap()), total);
+            prop_assert_eq!(dec(ctl["sum_kommuner"].as_str().unwrap()), total);
+            let paid: Decimal = kommuner.iter().filter(|r| r["utbetales"] == "ja").map(|r| dec(&r["sum"])).sum();
+            prop_assert_eq!(dec(ctl["sum_kommuner_utbetales"].as_str().unwrap()), paid);
+            prop_assert_eq!(sum(&read(&out.join("utbetalt.csv")), "belop"), paid);
+            prop_assert_eq!(ctl["stemmer"].as_bool(), Some(true));
+            if out.join("utbetaling.csv").exists() {
+                let bank = read(&out.join("utbetaling.csv"));
+                let col = ["belop", "amount", "sum"].into_iter().find(|c| bank.first().is_some_and(|r| r.contains_key(*c)));
+                if let Some(col) = col {
+                    prop_assert_eq!(sum(&bank, col), paid);
+                }
+            }
+        }
+
+        /// Shuffling the rows of personer.csv (and the persons' blocks of flyttinger.csv, keeping each
+        /// person's moves in order: same-date moves apply in file order) changes no output byte; avvik.csv
+        /// differs only in its line numbers.
+        #[test]
+        fn shuffled_rows_change_no_output(seed in 1u64..10_000, persons in 30u32..100, shuffle in any::<u64>()) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            let g = generate(d, persons, seed, 39);
+            let (a, b) = (d.join("a"), d.join("b"));
+            copy_dsf(&g, &a);
+            copy_dsf(&g, &b);
+            let mut rng = tilskudd::generate::SplitMix64::new(shuffle);
+            let mut shuffle_lines = |text: &str, key: &dyn Fn(&str) -> String| -> String {
+                let mut lines = text.lines();
+                let header = lines.next().unwrap().to_string();
+                let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                let mut order: Vec<String> = Vec::new();
+                for l in lines {
+                    let k = key(l);
+                    if !groups.contains_key(&k) {
+                        order.push(k.clone());
+                    }
+                    groups.entry(k).or_default().push(l.to_string());
+                }
+                for i in (1..order.len()).rev() {
+                    let j = rng.below(i as u64 + 1) as usize;
+                    order.swap(i, j);
+                }
+                let mut s = header + "\n";
+                for k in order {
+                    for l in &groups[&k] {
+                        s.push_str(l);
+                        s.push('\n');
+                    }
+                }
+                s
+            };
+            let p = fs::read_to_string(a.join("dsf/personer.csv")).unwrap();
+            let line_no = std::cell::Cell::new(0u64);
+            let by_line = |_: &str| { line_no.set(line_no.get() + 1); line_no.get().to_string() };
+            let shuffled = shuffle_lines(&p, &by_line);
+            prop_assert_ne!(&shuffled, &p, "the shuffle must change the order");
+            fs::write(b.join("dsf/personer.csv"), shuffled).unwrap();
+            let f = fs::read_to_string(a.join("dsf/flyttinger.csv")).unwrap();
+            let by_fnr = |l: &str| l.split(',').next().unwrap_or("").to_string();
+            fs::write(b.join("dsf/flyttinger.csv"), shuffle_lines(&f, &by_fnr)).unwrap();
+            termin(&a, &g, "2024-Q4", None, &a.join("out"));
+            termin(&b, &g, "2024-Q4", None, &b.join("out"));
+            for file in ["grunnlag.csv", "kommuner.csv", "utbetalt.csv"] {
+                let (x, y) = (fs::read(a.join("out").join(file)).unwrap(), fs::read(b.join("out").join(file)).unwrap());
+                prop_assert!(x == y, "{} differs after shuffling", file);
+            }
+            let without_line = |p: &Path| -> Vec<Row> {
+                let mut v: Vec<Row> = read(p).into_iter().map(|mut r| { r.remove("linje"); r }).collect();
+                v.sort();
+                v
+            };
+            prop_assert_eq!(without_line(&a.join("out/avvik.csv")), without_line(&b.join("out/avvik.csv")));
+            let (ma, mb) = (manifest(&a.join("out")), manifest(&b.join("out")));
+            prop_assert_eq!(&ma["counts"], &mb["counts"]);
+            prop_assert_eq!(&ma["control"], &mb["control"]);
+        }
+    }
+}
