@@ -103,7 +103,8 @@ impl<'f> RowCheck<'f> {
                         Some(col),
                         "syntetisk_fnr",
                         format!(
-                            "'{raw}' is a synthetic test number (month + 40/80), refused by --no-synthetic"
+                            "'{}' is a synthetic test number (month + 40/80), refused by --no-synthetic",
+                            f.masked()
                         ),
                     );
                     return None;
@@ -116,7 +117,7 @@ impl<'f> RowCheck<'f> {
                     "ugyldig_fnr",
                     format!(
                         "'{}' is not a valid fødselsnummer/D-nummer: {e}; correct it in the source",
-                        mask_value(&raw)
+                        mask_raw(&raw)
                     ),
                 );
                 None
@@ -302,14 +303,14 @@ impl<'f> RowCheck<'f> {
     }
 }
 
-/// A refused person-number value as it may be echoed: the first six characters and every later digit as
-/// `*`. `mask_text` only catches 11-digit runs, so a number written `010180 12345` or `010180-12345` would
-/// otherwise be printed whole (SPEC §6: terminal output and logs mask person numbers).
-fn mask_value(raw: &str) -> String {
-    raw.chars()
-        .enumerate()
-        .map(|(i, c)| if i >= 6 && c.is_ascii_digit() { '*' } else { c })
-        .collect()
+/// A refused person number as shown in messages: its first six characters and `*****`, whatever its length
+/// (`mask_text` only masks runs of exactly 11 digits, and a typo may have 10 or 12).
+pub fn mask_raw(raw: &str) -> String {
+    if raw.chars().count() > 6 {
+        format!("{}*****", raw.chars().take(6).collect::<String>())
+    } else {
+        raw.to_string()
+    }
 }
 
 /// Counts a finished row into the stats.

@@ -4,11 +4,11 @@
 use crate::domain::avvik::Avvik;
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
-use crate::input::check::{count, RowCheck};
+use crate::input::check::RowCheck;
 use crate::input::table::{self, opt, req, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 const PERSONER_COLS: [Col; 16] = [
@@ -147,13 +147,52 @@ fn read_flyttinger(
     Ok(())
 }
 
-/// A row of `personer` after its own checks, before the duplicate check across rows.
-struct Pending {
-    line: u64,
-    person: Option<Person>,
-    fnr: Option<Fnr>,
-    problems: Vec<Avvik>,
+/// Problems of the rows that have any, by line (sparse: a clean extract allocates nothing here).
+type Problems = BTreeMap<u64, RowProblems>;
+
+#[derive(Default)]
+struct RowProblems {
+    list: Vec<Avvik>,
+    rejected: bool,
     warned: bool,
+}
+
+fn keep_problems(problems: &mut Problems, c: RowCheck) {
+    if c.list.is_empty() {
+        return;
+    }
+    let line = c.line;
+    let entry = problems.entry(line).or_default();
+    entry.rejected |= c.is_rejected();
+    entry.warned |= c.has_warning();
+    c.finish(&mut entry.list);
+}
+
+/// Emits the problems in line order and fills the stats: `read` rows, of which those in `rejected` lines
+/// are rejected; `accepted_synthetic` counts synthetic numbers among the accepted rows.
+fn finish_table(
+    out_avvik: &mut Vec<Avvik>,
+    problems: Problems,
+    name: &str,
+    read: u64,
+    accepted_synthetic: u64,
+) -> FileStats {
+    let mut stats = FileStats {
+        file: name.to_string(),
+        read,
+        synthetic: accepted_synthetic,
+        ..FileStats::default()
+    };
+    for (_, p) in problems {
+        if p.rejected {
+            stats.rejected += 1;
+        } else if p.warned {
+            stats.warned += 1;
+        }
+        out_avvik.extend(p.list);
+    }
+    stats.accepted = read - stats.rejected;
+    stats
 }
 
 fn read_personer_into(
@@ -168,22 +207,23 @@ fn read_personer_into(
     let name = t.name.clone();
     out.data.personer_file = name.clone();
     out.avvik.extend(warning);
-    let mut pending: Vec<Pending> = Vec::new();
+    // Rows without a problem go straight into the extract; duplicates are removed afterwards.
+    let first = out.data.personer.len();
+    let personer = &mut out.data.personer;
+    personer.reserve(t.row_hint);
+    let mut problems = Problems::new();
+    // (fnr, line) of every row whose fnr parsed, for the duplicate check.
+    let mut keys: Vec<(Fnr, u64)> = Vec::with_capacity(t.row_hint);
     let n = t.for_each_row(|row| {
         let mut c = RowCheck::new(&name, row);
         let p = check_person(&mut c, row, &ix, opts);
-        let fnr = c.fnr;
-        let warned = c.has_warning();
-        let rejected = c.is_rejected();
-        let mut problems = Vec::new();
-        c.finish(&mut problems);
-        pending.push(Pending {
-            line: row.line,
-            person: if rejected { None } else { p },
-            fnr,
-            problems,
-            warned,
-        });
+        if let Some(f) = c.fnr {
+            keys.push((f, row.line));
+        }
+        if let (false, Some(p)) = (c.is_rejected(), p) {
+            personer.push(p);
+        }
+        keep_problems(&mut problems, c);
     })?;
     file.rows += n;
     if n == 0 {
@@ -199,52 +239,56 @@ fn read_personer_into(
     }
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
-    let mut lines_of: HashMap<Fnr, Vec<u64>> = HashMap::with_capacity(pending.len());
-    for p in &pending {
-        if let Some(f) = p.fnr {
-            lines_of.entry(f).or_default().push(p.line);
+    // Sorting by the number as an integer is much cheaper than comparing digit arrays.
+    keys.sort_unstable_by_key(|(f, line)| (fnr_key(f), *line));
+    let mut dup_lines: HashSet<u64> = HashSet::new();
+    for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+        for &(f, line) in group {
+            let others: Vec<String> = group
+                .iter()
+                .filter(|(_, l)| *l != line)
+                .map(|(_, l)| l.to_string())
+                .collect();
+            let entry = problems.entry(line).or_default();
+            entry.rejected = true;
+            entry.list.push(
+                Avvik::rejected(
+                    &name,
+                    Some(line),
+                    Some("fnr"),
+                    "duplikat_fnr",
+                    format!(
+                        "fnr {} also appears on line(s) {}; every row of a duplicated fnr is rejected — keep one",
+                        f.masked(),
+                        others.join(", ")
+                    ),
+                )
+                .with_fnr(Some(f)),
+            );
+            dup_lines.insert(line);
         }
     }
-    let mut stats = FileStats {
-        file: name.clone(),
-        ..FileStats::default()
-    };
-    for mut p in pending {
-        let line = p.line;
-        if let Some(f) = p.fnr {
-            if let Some(lines) = lines_of.get(&f).filter(|l| l.len() > 1) {
-                let others: Vec<String> = lines
-                    .iter()
-                    .filter(|l| **l != line)
-                    .map(u64::to_string)
-                    .collect();
-                p.problems.push(
-                    Avvik::rejected(
-                        &name,
-                        Some(line),
-                        Some("fnr"),
-                        "duplikat_fnr",
-                        format!(
-                            "fnr {} also appears on line(s) {}; every row of a duplicated fnr is rejected — keep one",
-                            f.masked(),
-                            others.join(", ")
-                        ),
-                    )
-                    .with_fnr(Some(f)),
-                );
-                p.person = None;
-            }
-        }
-        let rejected = p.person.is_none();
-        let synthetic = p.person.as_ref().is_some_and(|x| x.fnr.is_synthetic());
-        count(&mut stats, rejected, p.warned, synthetic);
-        out.avvik.extend(p.problems);
-        if let Some(person) = p.person {
-            out.data.personer.push(person);
-        }
+    if !dup_lines.is_empty() {
+        let mut i = 0usize;
+        personer.retain(|p| {
+            i += 1;
+            i <= first || !dup_lines.contains(&p.line)
+        });
     }
+    let synthetic = personer[first..]
+        .iter()
+        .filter(|p| p.fnr.is_synthetic())
+        .count() as u64;
+    let stats = finish_table(&mut out.avvik, problems, &name, n, synthetic);
     out.stats.push(stats);
     Ok(())
+}
+
+/// The 11 digits of a person number as one integer (order-preserving, fits easily in a u64).
+fn fnr_key(f: &Fnr) -> u64 {
+    f.as_str()
+        .bytes()
+        .fold(0u64, |a, d| a * 10 + u64::from(d - b'0'))
 }
 
 /// Checks one `personer` row; every problem is recorded in `c`.
@@ -274,7 +318,12 @@ fn check_person(
             let raw = m.raw();
             // `Malgruppe::from_str` folds æ to "ae", so `familie_humanitær` would not match
             // `familie_humanitar`; SPEC §1.1 lets æ be written a here, so fold it to "a" first.
-            match raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>() {
+            // Fast path: the exact lower-case name (no allocation).
+            let exact = Malgruppe::ALL.iter().copied().find(|g| g.as_str() == raw);
+            match exact
+                .ok_or(())
+                .or_else(|()| raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>())
+            {
                 Ok(g) => Some(g),
                 Err(()) => {
                     c.reject(
@@ -347,12 +396,6 @@ fn check_person(
     })
 }
 
-struct PendingMove {
-    mv: Option<Flytting>,
-    problems: Vec<Avvik>,
-    warned: bool,
-}
-
 fn read_flyttinger_into(
     t: Table,
     opts: &LoadOptions,
@@ -369,8 +412,10 @@ fn read_flyttinger_into(
         .iter()
         .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
         .collect();
-    let mut pending: Vec<PendingMove> = Vec::new();
     let pfile = out.data.personer_file.clone();
+    let mut problems = Problems::new();
+    // Moves that passed the row checks, in file order; the chain check may still reject some.
+    let mut moves: Vec<Flytting> = Vec::new();
     let n = t.for_each_row(|row| {
         let mut c = RowCheck::new(&name, row);
         let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
@@ -410,93 +455,76 @@ fn read_flyttinger_into(
                 }
             }
         }
-        let mv = match (fnr, dato, til) {
-            (Some(fnr), Some(flyttedato), Some(til_kommune)) if !c.is_rejected() => Some(Flytting {
+        if let (false, Some(fnr), Some(flyttedato), Some(til_kommune)) =
+            (c.is_rejected(), fnr, dato, til)
+        {
+            moves.push(Flytting {
                 fnr,
                 flyttedato,
                 til_kommune,
                 fra_kommune: fra,
                 line: c.line,
-            }),
-            _ => None,
-        };
-        let warned = c.has_warning();
-        let mut problems = Vec::new();
-        c.finish(&mut problems);
-        pending.push(PendingMove {
-            mv,
-            problems,
-            warned,
-        });
+            });
+        }
+        keep_problems(&mut problems, c);
     })?;
     file.rows += n;
 
     // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
     // settlement municipality; a rejected move does not change the residence.
-    let mut by_person: HashMap<Fnr, Vec<usize>> = HashMap::new();
-    for (i, p) in pending.iter().enumerate() {
-        if let Some(m) = &p.mv {
-            by_person.entry(m.fnr).or_default().push(i);
-        }
-    }
-    let mut keys: Vec<Fnr> = by_person.keys().copied().collect();
-    keys.sort();
-    for f in keys {
-        let mut idx = by_person.remove(&f).unwrap_or_default();
-        idx.sort_by_key(|&i| (pending[i].mv.as_ref().map(|m| m.flyttedato), i));
+    let mut order: Vec<usize> = (0..moves.len()).collect();
+    order.sort_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
+    let mut broken: HashSet<usize> = HashSet::new();
+    for group in order.chunk_by(|a, b| moves[*a].fnr == moves[*b].fnr) {
+        let f = moves[group[0]].fnr;
         let Some(&(_, mut bor)) = persons.get(&f) else {
             continue;
         };
-        for i in idx {
-            let Some(m) = pending[i].mv.clone() else {
-                continue;
-            };
-            let mut problem: Option<Avvik> = None;
-            if let Some(fra) = m.fra_kommune.filter(|fra| *fra != bor) {
-                problem = Some(Avvik::rejected(
-                    &name,
-                    Some(m.line),
-                    Some("fra_kommune"),
+        for &i in group {
+            let m = &moves[i];
+            let problem = if let Some(fra) = m.fra_kommune.filter(|fra| *fra != bor) {
+                Some((
+                    "fra_kommune",
                     "flyttekjede_brutt",
                     format!(
                         "fra_kommune {fra} is not where the person lived before the move on {} ({bor}, from the settlement and earlier moves); correct the move chain",
                         m.flyttedato.format("%d.%m.%Y")
                     ),
-                ));
+                ))
             } else if m.til_kommune == bor {
-                problem = Some(Avvik::rejected(
-                    &name,
-                    Some(m.line),
-                    Some("til_kommune"),
+                Some((
+                    "til_kommune",
                     "flytting_samme_kommune",
                     format!(
                         "til_kommune {} is the municipality the person already lives in; a move must change municipality",
                         m.til_kommune
                     ),
-                ));
-            }
+                ))
+            } else {
+                None
+            };
             match problem {
-                Some(a) => {
-                    pending[i].problems.push(a.with_fnr(Some(f)));
-                    pending[i].mv = None;
+                Some((col, kode, msg)) => {
+                    let entry = problems.entry(m.line).or_default();
+                    entry.rejected = true;
+                    entry.list.push(
+                        Avvik::rejected(&name, Some(m.line), Some(col), kode, msg)
+                            .with_fnr(Some(f)),
+                    );
+                    broken.insert(i);
                 }
                 None => bor = m.til_kommune,
             }
         }
     }
-
-    let mut stats = FileStats {
-        file: name.clone(),
-        ..FileStats::default()
-    };
-    for p in pending {
-        let synthetic = p.mv.as_ref().is_some_and(|m| m.fnr.is_synthetic());
-        count(&mut stats, p.mv.is_none(), p.warned, synthetic);
-        out.avvik.extend(p.problems);
-        if let Some(m) = p.mv {
-            out.data.flyttinger.push(m);
-        }
-    }
+    let mut i = 0usize;
+    moves.retain(|_| {
+        i += 1;
+        !broken.contains(&(i - 1))
+    });
+    let synthetic = moves.iter().filter(|m| m.fnr.is_synthetic()).count() as u64;
+    out.data.flyttinger.extend(moves);
+    let stats = finish_table(&mut out.avvik, problems, &name, n, synthetic);
     out.stats.push(stats);
     Ok(())
 }

@@ -41,12 +41,30 @@ pub enum Cell<'a> {
     Bool(bool),
 }
 
+/// Trims white space; the common case (no space at either end, ASCII) costs two byte comparisons.
+pub(crate) fn trim_fast(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
+        _ => s.trim(),
+    }
+}
+
+/// A text cell: trimmed, and `Empty` when nothing is left (so `Text` is never blank).
+fn text_cell(s: &str) -> Cell<'_> {
+    let t = trim_fast(s);
+    if t.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(t)
+    }
+}
+
 impl<'a> Cell<'a> {
     /// Empty cell or only white space.
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
+            Cell::Text(s) => s.is_empty(),
             _ => false,
         }
     }
@@ -55,7 +73,7 @@ impl<'a> Cell<'a> {
     pub fn raw(&self) -> Cow<'a, str> {
         match *self {
             Cell::Empty => Cow::Borrowed(""),
-            Cell::Text(s) => Cow::Borrowed(s.trim()),
+            Cell::Text(s) => Cow::Borrowed(s),
             Cell::Int(i) => Cow::Owned(i.to_string()),
             Cell::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 {
                 format!("{}", f as i64)
@@ -134,19 +152,14 @@ impl<'r> Row<'r> {
                 None => Cell::Empty,
                 // The stream is valid UTF-8 (checked in the first pass or produced by the transcoder).
                 Some(b) => match std::str::from_utf8(b) {
-                    Ok(s) if s.trim().is_empty() => Cell::Empty,
-                    Ok(s) => Cell::Text(s),
+                    Ok(s) => text_cell(s),
                     Err(_) => Cell::Text("\u{FFFD}"),
                 },
             },
             RowData::Sheet(cells) => match cells.get(i) {
                 None | Some(Data::Empty) => Cell::Empty,
                 Some(Data::String(s)) | Some(Data::DateTimeIso(s)) | Some(Data::DurationIso(s)) => {
-                    if s.trim().is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(s)
-                    }
+                    text_cell(s)
                 }
                 Some(Data::Int(i)) => Cell::Int(*i),
                 Some(Data::Float(f)) => Cell::Float(*f),
@@ -179,6 +192,9 @@ pub struct Table {
     pub name: String,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
+    /// An upper bound on the number of data rows (line breaks in the file, or sheet height), for
+    /// reserving memory up front.
+    pub row_hint: usize,
     source: Source,
 }
 
@@ -355,6 +371,7 @@ fn fmt_err(path: &Path, message: impl Into<String>) -> InputError {
 /// What the first pass over a CSV file learned.
 struct Scan {
     sha256: String,
+    newlines: usize,
     utf8: bool,
     bom: bool,
     delimiter: u8,
@@ -371,6 +388,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let mut total = 0u64;
     let mut head: Vec<u8> = Vec::new();
     let mut nul = false;
+    let mut newlines = 0usize;
     loop {
         let n = file.read(&mut buf[carry..]).map_err(|e| io_err(path, e))?;
         if n == 0 {
@@ -385,6 +403,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
         if !nul && memchr_nul(chunk) {
             nul = true;
         }
+        newlines += chunk.iter().filter(|b| **b == b'\n').count();
         total += n as u64;
         let len = carry + n;
         if utf8 {
@@ -434,6 +453,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let delimiter = detect_delimiter(header);
     Ok(Scan {
         sha256: hex::encode(hasher.finalize()),
+        newlines,
         utf8,
         bom,
         delimiter,
@@ -632,6 +652,7 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
         Table {
             name,
             headers,
+            row_hint: scan.newlines,
             source: Source::Csv { reader, lines },
         },
         InputFile {
@@ -724,9 +745,11 @@ impl Workbook {
                     .collect()
             })
             .unwrap_or_default();
+        let row_hint = range.height();
         Ok(Table {
             name,
             headers,
+            row_hint,
             source: Source::Sheet {
                 range,
                 header_row: start_row,

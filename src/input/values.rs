@@ -34,7 +34,7 @@ fn num(b: &[u8]) -> Option<u32> {
 /// `YYYY-MM-DD` or `DD.MM.YYYY` (SPEC §1.1). An ISO date-time (`2024-01-31T00:00:00`, `2024-01-31 00:00`)
 /// is accepted by its date part, since spreadsheets export date cells that way.
 pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
-    let s = s.trim();
+    let s = crate::input::table::trim_fast(s);
     let b = s.as_bytes();
     let (y, m, d) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
         if b.len() > 10 && b[10] != b'T' && b[10] != b' ' {
@@ -142,10 +142,13 @@ pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
     if s.is_empty() {
         return Ok(None);
     }
-    match s.to_ascii_lowercase().as_str() {
-        "ja" | "j" | "true" | "1" | "x" => Ok(Some(true)),
-        "nei" | "n" | "false" | "0" => Ok(Some(false)),
-        _ => Err(NotABool),
+    let is = |w: &str| s.eq_ignore_ascii_case(w);
+    if ["ja", "j", "true", "1", "x"].into_iter().any(is) {
+        Ok(Some(true))
+    } else if ["nei", "n", "false", "0"].into_iter().any(is) {
+        Ok(Some(false))
+    } else {
+        Err(NotABool)
     }
 }
 
