@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 /// One temporary folder per fuzzing process (a new one per input cost most of the time).
 pub fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
 }
 use tilskudd::input::{self, LoadOptions};
 

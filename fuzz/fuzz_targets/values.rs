@@ -2,7 +2,7 @@
 //! parses must read back the same.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tilskudd::domain::ids::{mask_text, Duf, Kontonr, Knr, Orgnr};
+use tilskudd::domain::ids::{mask_text, Duf, Knr, Kontonr, Orgnr};
 use tilskudd::domain::money::fmt_money;
 use tilskudd::input::values::{parse_amount, parse_bool, parse_date};
 
