@@ -370,6 +370,103 @@ mod extracts {
             prop_assert_eq!(chain, one);
         }
 
+        /// The same with a late-registered move (T-2, T-3): Q1..Q3 run on the extract without it, Q4 on
+        /// the extract with it. The municipality moved from is paid too much and gets deductions; when they
+        /// exceed its new amounts it nets to ≤ 0 and is carried (T-3). Still, per key, what the chain paid
+        /// plus what is open in unpaid municipalities is what one Q4 run on the final extract accrues.
+        #[test]
+        fn late_move_chain_accounts_for_carry(seed in 1u64..10_000, persons in 25u32..45, pick in any::<u64>()) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            let g = generate(d, persons, seed, 39);
+            let (before, after) = (d.join("before"), d.join("after"));
+            copy_dsf(&g, &before);
+            copy_dsf(&g, &after);
+            // The mover: settled before 2024, registered, no moves, alone in its municipality if possible.
+            let people = read(&g.join("dsf/personer.csv"));
+            let moves = read(&g.join("dsf/flyttinger.csv"));
+            let moved: BTreeSet<&str> = moves.iter().map(|m| m["fnr"].as_str()).collect();
+            let mut per_k: BTreeMap<&str, usize> = BTreeMap::new();
+            for p in &people {
+                *per_k.entry(p["bosettingskommune"].as_str()).or_default() += 1;
+            }
+            for m in &moves {
+                *per_k.entry(m["til_kommune"].as_str()).or_default() += 1;
+            }
+            let mut candidates: Vec<&Row> = people
+                .iter()
+                .filter(|p| p["bosettingsdato"].as_str() < "2023-12-01"
+                    && p["bosettingsdato"].as_str() >= "2021-01-01"
+                    && p.get("registrert_dato").is_none_or(|r| r.is_empty() || r.as_str() < "2023-12-01")
+                    && p["malgruppe"] != "utenfor"
+                    && !moved.contains(p["fnr"].as_str()))
+                .collect();
+            candidates.sort_by_key(|p| per_k[p["bosettingskommune"].as_str()]);
+            prop_assume!(!candidates.is_empty());
+            let alone = candidates.iter().filter(|p| per_k[p["bosettingskommune"].as_str()] == 1).count().max(1);
+            let mover = candidates[(pick % alone as u64) as usize];
+            let to = read(&g.join("kommuner.csv"))
+                .into_iter()
+                .map(|k| k["kommunenummer"].clone())
+                .find(|k| *k != mover["bosettingskommune"])
+                .unwrap();
+            // Moved on 15.01.2024, registered only now: from March on the months belong to `to` (IT-10).
+            let mut f = fs::read_to_string(after.join("dsf/flyttinger.csv")).unwrap();
+            f.push_str(&format!("{},2024-01-15,{to},{}\n", mover["fnr"], mover["bosettingskommune"]));
+            fs::write(after.join("dsf/flyttinger.csv"), f).unwrap();
+
+            let mut prev: Option<PathBuf> = None;
+            for q in 1..=3 {
+                let out = d.join(format!("q{q}"));
+                termin(&before, &g, &format!("2024-Q{q}"), prev.as_deref(), &out);
+                prev = Some(out.join("utbetalt.csv"));
+            }
+            let q4 = d.join("q4");
+            termin(&after, &g, "2024-Q4", prev.as_deref(), &q4);
+            let single = d.join("single");
+            termin(&after, &g, "2024-Q4", None, &single);
+
+            let key = |r: &Row| (r["kommunenummer"].clone(), r["fnr"].clone(), r["kode"].clone(), r["ar"].clone());
+            let mut chain: BTreeMap<(String, String, String, String), Decimal> = BTreeMap::new();
+            for r in read(&q4.join("utbetalt.csv")) {
+                *chain.entry(key(&r)).or_default() += dec(&r["belop"]);
+            }
+            let k4 = read(&q4.join("kommuner.csv"));
+            let unpaid: BTreeSet<String> = k4.iter().filter(|r| r["utbetales"] == "nei").map(|r| r["kommunenummer"].clone()).collect();
+            let carry: Decimal = k4.iter().filter(|r| r["utbetales"] == "nei").map(|r| dec(&r["sum"])).sum();
+            for r in read(&q4.join("grunnlag.csv")) {
+                if unpaid.contains(&r["kommunenummer"]) {
+                    *chain.entry(key(&r)).or_default() += dec(&r["a_utbetale"]);
+                }
+            }
+            let mut one: BTreeMap<(String, String, String, String), Decimal> = BTreeMap::new();
+            for r in read(&single.join("grunnlag.csv")) {
+                *one.entry(key(&r)).or_default() += dec(&r["opptjent"]);
+            }
+            chain.retain(|_, v| !v.is_zero());
+            one.retain(|_, v| !v.is_zero());
+            prop_assert_eq!(chain, one);
+            // The moved-from municipality got deductions in Q4 when Q1..Q3 paid it monthly 2024 amounts for
+            // the mover (år 2–5 or EM; IT-10: from March the months belong to `to`).
+            let monthly = |r: &Row| !["AR-1 EV", "AR-1", "AR-1 EM", "AR-1 B", "ELDR", "BHT"].contains(&r["kode"].as_str());
+            let paid_2024: Decimal = read(&d.join("q3/utbetalt.csv"))
+                .iter()
+                .filter(|r| r["fnr"] == mover["fnr"] && r["kommunenummer"] == mover["bosettingskommune"] && r["ar"] == "2024" && monthly(r))
+                .map(|r| dec(&r["belop"]))
+                .sum();
+            let from_lines: Decimal = read(&q4.join("grunnlag.csv"))
+                .iter()
+                .filter(|r| r["fnr"] == mover["fnr"] && r["kommunenummer"] == mover["bosettingskommune"] && r["ar"] == "2024" && monthly(r))
+                .map(|r| dec(&r["a_utbetale"]))
+                .sum();
+            if paid_2024 > Decimal::ZERO {
+                prop_assert!(from_lines < Decimal::ZERO, "no deduction for the late move");
+            }
+            if std::env::var_os("SHOW_CARRY").is_some() {
+                eprintln!("T-3 carry in Q4: {carry} over {} municipality(ies); mover paid {paid_2024}, deducted {from_lines}", unpaid.len());
+            }
+        }
+
         /// Every input person is in grunnlag.csv, or rejected/excluded in avvik.csv, or counted as
         /// included without an amount in the manifest; never both silently (an excluded person has lines
         /// only for deductions, opptjent 0). Σ grunnlag = Σ kommuner = the manifest's control sums
