@@ -40,7 +40,8 @@ fn copy_dir(from: &Path, to: &Path) {
 /// - `utf16 SRC OUT`: SRC re-encoded as UTF-16LE with a byte order mark;
 /// - `binary OUT N`: N bytes of a fixed pseudo-random sequence holding NUL bytes;
 /// - `huge_field OUT BYTES`: a `personer` header and one row whose `sak_id` is BYTES long;
-/// - `xlsx OUT SHEET=CSV ...`: a workbook with one text sheet per CSV file;
+/// - `xlsx OUT SHEET=CSV ...`: a workbook with one text sheet per CSV file (`xlsx_far`: each sheet also
+///   has a stray cell at XFD1048576);
 /// - `copy SRC OUT`: a copy (to use one input twice).
 fn make(spec: &str, dir: &Path) {
     for line in spec
@@ -89,7 +90,7 @@ fn make(spec: &str, dir: &Path) {
                 );
                 fs::write(&out, text).unwrap();
             }
-            "xlsx" => {
+            "xlsx" | "xlsx_far" => {
                 let mut wb = Workbook::new();
                 for s in &w[2..] {
                     let (sheet, csv) = s.split_once('=').unwrap();
@@ -102,6 +103,10 @@ fn make(spec: &str, dir: &Path) {
                                 ws.write_string(r as u32, c as u16, v).unwrap();
                             }
                         }
+                    }
+                    if w[0] == "xlsx_far" {
+                        // One stray cell in the sheet's last row and column (XFD1048576).
+                        ws.write_string(1_048_575, 16_383, "x").unwrap();
                     }
                 }
                 wb.save(&out).unwrap();

@@ -170,3 +170,19 @@ fn stale_temp_files_removed_after_killed_run() {
     assert!(other.exists());
     assert_eq!(fs::read(dir.path().join("grunnlag.csv")).unwrap(), b"a\n");
 }
+
+/// A 5 KB workbook whose sheet has one stray cell at XFD1048576 made calamine allocate the dense range
+/// (549 GB) and the process aborted ("memory allocation failed"): no message, no exit code of ours.
+#[test]
+fn xlsx_stray_far_cell_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dsf.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("personer").unwrap();
+    ws.write_string(0, 0, "fnr").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    wb.save(&path).unwrap();
+    let e = load_dsf(&path, &opts()).unwrap_err().to_string();
+    assert!(e.contains("used range") && e.contains("stray cells"), "{e}");
+}

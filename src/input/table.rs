@@ -719,13 +719,15 @@ impl Workbook {
     /// Opens one sheet as a table named `file.xlsx[sheet]`. The header is the first non-empty row.
     pub fn table(&mut self, sheet: &str) -> Result<Table, InputError> {
         let name = format!("{}[{}]", self.path, sheet);
-        let range = self
-            .sheets
-            .worksheet_range(sheet)
-            .map_err(|e| InputError::Format {
-                file: name.clone(),
-                message: format!("cannot read the sheet: {e}"),
-            })?;
+        let range = match &mut self.sheets {
+            Sheets::Xlsx(x) => xlsx_range(x, sheet, &name)?,
+            other => other
+                .worksheet_range(sheet)
+                .map_err(|e| InputError::Format {
+                    file: name.clone(),
+                    message: format!("cannot read the sheet: {e}"),
+                })?,
+        };
         let Some((start_row, _)) = range.start() else {
             return Err(InputError::Format {
                 file: name,
@@ -756,6 +758,54 @@ impl Workbook {
             },
         })
     }
+}
+
+/// The most cells a sheet's used range may span (1 048 576 rows × 32 columns): calamine stores a sheet as
+/// a dense rectangle, so one stray cell at XFD1048576 in a 5 KB file asked for 549 GB and aborted the
+/// process (found by fuzzing, issue 7).
+pub const MAX_SHEET_CELLS: u64 = 1 << 25;
+
+/// Reads an `.xlsx` sheet like calamine's `worksheet_range` (non-empty cells, dense range over them),
+/// refusing a used range larger than [`MAX_SHEET_CELLS`] before it is allocated.
+fn xlsx_range<RS: Read + std::io::Seek>(
+    x: &mut calamine::Xlsx<RS>,
+    sheet: &str,
+    name: &str,
+) -> Result<Range<Data>, InputError> {
+    let err = |e: calamine::XlsxError| InputError::Format {
+        file: name.to_string(),
+        message: format!("cannot read the sheet: {e}"),
+    };
+    let mut reader = match x.worksheet_cells_reader(sheet) {
+        Ok(r) => r,
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+        Err(e) => return Err(err(e)),
+    };
+    let mut cells: Vec<calamine::Cell<Data>> = Vec::new();
+    let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    while let Some(cell) = reader.next_cell().map_err(err)? {
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
+        let area = u64::from(r1 - r0 + 1) * u64::from(c1 - c0 + 1);
+        if area > MAX_SHEET_CELLS {
+            return Err(InputError::Format {
+                file: name.to_string(),
+                message: format!(
+                    "the sheet's used range spans rows {}..{} and columns {}..{} ({area} cells, more than {MAX_SHEET_CELLS}); \
+                     delete the stray cells far below or right of the table, or export it as CSV",
+                    r0 + 1,
+                    r1 + 1,
+                    c0 + 1,
+                    c1 + 1
+                ),
+            });
+        }
+        cells.push(calamine::Cell::new((r, c), Data::from(cell.get_value().clone())));
+    }
+    Ok(Range::from_sparse(cells))
 }
 
 /// Opens a one-table file: a CSV file, or a workbook's sheet named `sheet` (else its first sheet).
