@@ -803,7 +803,10 @@ fn xlsx_range<RS: Read + std::io::Seek>(
                 ),
             });
         }
-        cells.push(calamine::Cell::new((r, c), Data::from(cell.get_value().clone())));
+        cells.push(calamine::Cell::new(
+            (r, c),
+            Data::from(cell.get_value().clone()),
+        ));
     }
     Ok(Range::from_sparse(cells))
 }
