@@ -332,3 +332,30 @@ fn line_numbers_with_crlf_and_blank_lines() {
     // Blank lines are not rows: 3 read.
     assert_eq!(l.stats[0].read, 3);
 }
+
+#[test]
+fn sha256_and_row_count_of_each_input_file() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    // More than one 256 KiB read chunk, so the streamed hash crosses chunk boundaries.
+    let mut text = String::from("ar,kode,belop,status,kilde\n");
+    for y in 1900..2200 {
+        text.push_str(&format!("{y},AR-2,1,eksempel,{}\n", "x".repeat(1000)));
+    }
+    assert!(text.len() > 256 * 1024);
+    let f = dir.path().join("satser.csv");
+    std::fs::write(&f, &text).unwrap();
+    let l = load_rates(std::slice::from_ref(&f)).unwrap();
+    let expected = hex::encode(Sha256::digest(text.as_bytes()));
+    assert_eq!(l.files[0].sha256, expected);
+    // 2200 − 1900 = 300 data rows.
+    assert_eq!(l.files[0].rows, 300);
+    assert_eq!(l.data.len(), 300);
+
+    let (_, _, c) = write_all(dir.path());
+    let x = load_dsf(&c, &opts(2024)).unwrap();
+    assert_eq!(
+        x.files[0].sha256,
+        hex::encode(Sha256::digest(std::fs::read(&c).unwrap()))
+    );
+}

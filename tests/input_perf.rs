@@ -59,15 +59,16 @@ fn one_million_persons() {
 
     // The table layer alone (both passes, line numbers, no validation).
     let t = Instant::now();
-    let (table, _) = tilskudd::input::table::open_csv(&path).unwrap();
+    let (table, mut file) = tilskudd::input::table::open_csv(&path).unwrap();
     let mut cells = 0usize;
     let n = table
-        .for_each_row(|row| {
+        .for_each_row(&mut file, |row| {
             cells += row.cell(Some(0)).raw().len();
         })
         .unwrap();
     assert_eq!(n as usize, rows);
     let layer = t.elapsed();
+    assert_eq!(file.sha256.len(), 64);
     let t = Instant::now();
     let _ = tilskudd::input::table::sha256_file(&path).unwrap();
     let hash = t.elapsed();

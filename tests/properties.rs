@@ -382,7 +382,8 @@ mod extracts {
             let (before, after) = (d.join("before"), d.join("after"));
             copy_dsf(&g, &before);
             copy_dsf(&g, &after);
-            // The mover: settled before 2024, registered, no moves, alone in its municipality if possible.
+            // The mover: settled before 2024, registered, no moves, still living here, alone in its
+            // municipality if possible.
             let people = read(&g.join("dsf/personer.csv"));
             let moves = read(&g.join("dsf/flyttinger.csv"));
             let moved: BTreeSet<&str> = moves.iter().map(|m| m["fnr"].as_str()).collect();
@@ -399,6 +400,9 @@ mod extracts {
                     && p["bosettingsdato"].as_str() >= "2021-01-01"
                     && p.get("registrert_dato").is_none_or(|r| r.is_empty() || r.as_str() < "2023-12-01")
                     && p["malgruppe"] != "utenfor"
+                    // IT-11/EM-3: no months after death, emigration or reunion, so no deduction to expect;
+                    // IT-4: a newborn's settlement municipality is the mother's, not its own column.
+                    && ["dodsdato", "utvandringsdato", "gjenforent_dato", "mor_fnr"].iter().all(|c| p.get(*c).is_none_or(|v| v.is_empty()))
                     && !moved.contains(p["fnr"].as_str()))
                 .collect();
             candidates.sort_by_key(|p| per_k[p["bosettingskommune"].as_str()]);

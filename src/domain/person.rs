@@ -42,14 +42,37 @@ impl Malgruppe {
 
 impl FromStr for Malgruppe {
     type Err = ();
-    /// Case-insensitive; `humanitær` may be written `humanitar` (SPEC §1.1 æøå rule).
+    /// Case-insensitive; `familie_humanitær` and `familie_humanitaer` both mean `familie_humanitar`
+    /// (SPEC §1.1: æøå may be written ae/o/a; the code itself is spelled with a plain `a`).
     fn from_str(s: &str) -> Result<Self, ()> {
-        let n = crate::domain::fold_name(s);
+        if let Some(m) = Malgruppe::ALL.iter().copied().find(|m| m.as_str() == s) {
+            return Ok(m); // fast path: the exact code, no allocation
+        }
+        let n = crate::domain::fold_name(s).replace("humanitaer", "humanitar");
         Malgruppe::ALL
             .iter()
             .copied()
             .find(|m| m.as_str() == n)
             .ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Malgruppe;
+
+    #[test]
+    fn malgruppe_accepts_norwegian_spellings() {
+        for s in [
+            "familie_humanitar",
+            "familie_humanitær",
+            "Familie_Humanitaer",
+            " FAMILIE_HUMANITÆR ",
+        ] {
+            assert_eq!(s.parse(), Ok(Malgruppe::FamilieHumanitar), "{s}");
+        }
+        assert_eq!("flyktning".parse(), Ok(Malgruppe::Flyktning));
+        assert!("flyktninger".parse::<Malgruppe>().is_err());
     }
 }
 

@@ -67,21 +67,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
             })?;
         let t = wb.table(&sheet)?;
         let mut file = wb.file.clone();
-        file.rows = 0;
-        let mut one = InputFile {
-            rows: 0,
-            ..file.clone()
-        };
-        read_personer_into(t, opts, &mut out, &mut one)?;
-        file.rows += one.rows;
+        read_personer_into(t, opts, &mut out, &mut file)?;
         if let Some(sheet) = wb.find_sheet("flyttinger") {
             let t = wb.table(&sheet)?;
-            let mut one = InputFile {
-                rows: 0,
-                ..file.clone()
-            };
-            read_flyttinger_into(t, opts, &mut out, &mut one)?;
-            file.rows += one.rows;
+            read_flyttinger_into(t, opts, &mut out, &mut file)?;
         }
         out.files.push(file);
     } else if path.is_file() && table::is_csv(path) {
@@ -213,19 +202,18 @@ fn read_personer_into(
     personer.reserve(t.row_hint);
     let mut problems = Problems::new();
     // (fnr, line) of every row whose fnr parsed, for the duplicate check.
-    let mut keys: Vec<(Fnr, u64)> = Vec::with_capacity(t.row_hint);
-    let n = t.for_each_row(|row| {
+    let mut keys: Vec<(u64, u64, Fnr)> = Vec::with_capacity(t.row_hint);
+    let n = t.for_each_row(file, |row| {
         let mut c = RowCheck::new(&name, row);
         let p = check_person(&mut c, row, &ix, opts);
         if let Some(f) = c.fnr {
-            keys.push((f, row.line));
+            keys.push((fnr_key(&f), row.line, f));
         }
         if let (false, Some(p)) = (c.is_rejected(), p) {
             personer.push(p);
         }
         keep_problems(&mut problems, c);
     })?;
-    file.rows += n;
     if n == 0 {
         // A header without persons is almost always a broken or truncated export; say so rather than
         // reporting "no problems" over an empty run.
@@ -239,15 +227,15 @@ fn read_personer_into(
     }
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
-    // Sorting by the number as an integer is much cheaper than comparing digit arrays.
-    keys.sort_unstable_by_key(|(f, line)| (fnr_key(f), *line));
+    // Sorted by the number as an integer (computed once per row): cheaper than comparing digit arrays.
+    keys.sort_unstable_by_key(|k| (k.0, k.1));
     let mut dup_lines: HashSet<u64> = HashSet::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-        for &(f, line) in group {
+        for &(_, line, f) in group {
             let others: Vec<String> = group
                 .iter()
-                .filter(|(_, l)| *l != line)
-                .map(|(_, l)| l.to_string())
+                .filter(|(_, l, _)| *l != line)
+                .map(|(_, l, _)| l.to_string())
                 .collect();
             let entry = problems.entry(line).or_default();
             entry.rejected = true;
@@ -316,14 +304,7 @@ fn check_person(
         }
         m => {
             let raw = m.raw();
-            // `Malgruppe::from_str` folds æ to "ae", so `familie_humanitær` would not match
-            // `familie_humanitar`; SPEC §1.1 lets æ be written a here, so fold it to "a" first.
-            // Fast path: the exact lower-case name (no allocation).
-            let exact = Malgruppe::ALL.iter().copied().find(|g| g.as_str() == raw);
-            match exact
-                .ok_or(())
-                .or_else(|()| raw.replace(['æ', 'Æ'], "a").parse::<Malgruppe>())
-            {
+            match raw.parse::<Malgruppe>() {
                 Ok(g) => Some(g),
                 Err(()) => {
                     c.reject(
@@ -416,7 +397,7 @@ fn read_flyttinger_into(
     let mut problems = Problems::new();
     // Moves that passed the row checks, in file order; the chain check may still reject some.
     let mut moves: Vec<Flytting> = Vec::new();
-    let n = t.for_each_row(|row| {
+    let n = t.for_each_row(file, |row| {
         let mut c = RowCheck::new(&name, row);
         let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
         c.fnr = fnr;
@@ -468,7 +449,6 @@ fn read_flyttinger_into(
         }
         keep_problems(&mut problems, c);
     })?;
-    file.rows += n;
 
     // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
     // settlement municipality; a rejected move does not change the residence.

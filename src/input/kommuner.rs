@@ -40,7 +40,7 @@ pub fn load(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
     };
     let mut rows: Vec<Kommune> = Vec::new();
     let mut avvik: Vec<Avvik> = Vec::new();
-    let n = t.for_each_row(|row| {
+    t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::new(&name, row);
         let nr = c.knr("kommunenummer", &row.cell(ix[0]), &no_reg, None, true);
         let navn = c.text("navn", &row.cell(ix[1])).map(|s| s.into_owned());
@@ -103,7 +103,6 @@ pub fn load(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
             });
         }
     })?;
-    file.rows = n;
     for k in rows {
         out.data.insert(k);
     }

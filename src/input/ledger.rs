@@ -41,7 +41,7 @@ fn load_one(
     };
     let lines = &mut out.data;
     let avvik = &mut out.avvik;
-    let n = t.for_each_row(|row| {
+    t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::new(&name, row);
         let termin = match c.text("termin", &row.cell(ix[0])) {
             None => None,
@@ -104,7 +104,6 @@ fn load_one(
             });
         }
     })?;
-    file.rows = n;
     out.stats.push(stats);
     out.files.push(file);
     Ok(())

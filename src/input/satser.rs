@@ -63,7 +63,7 @@ fn load_one(path: &Path, out: &mut Loaded<RateTable>) -> Result<(), InputError> 
     };
     let table = &mut out.data;
     let avvik = &mut out.avvik;
-    let n = t.for_each_row(|row| {
+    t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::new(&name, row);
         let ar = c
             .int("ar", &row.cell(ix[0]), "ugyldig_ar", 1900..=2200)
@@ -144,7 +144,6 @@ fn load_one(path: &Path, out: &mut Loaded<RateTable>) -> Result<(), InputError> 
         count(&mut stats, c.is_rejected(), c.has_warning(), false);
         c.finish(avvik);
     })?;
-    file.rows = n;
     out.stats.push(stats);
     out.files.push(file);
     Ok(())

@@ -97,7 +97,7 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
     let mut seen: HashMap<String, u64> = HashMap::new();
     let data = &mut out.data;
     let avvik = &mut out.avvik;
-    let n = t.for_each_row(|row| {
+    t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::new(&name, row);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
@@ -162,7 +162,6 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
             });
         }
     })?;
-    file.rows = n;
     out.stats.push(stats);
     out.files.push(file);
     Ok(out)
@@ -183,7 +182,7 @@ pub fn load_vedtak(
     };
     let data = &mut out.data;
     let avvik = &mut out.avvik;
-    let n = t.for_each_row(|row| {
+    t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::new(&name, row);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
@@ -227,7 +226,6 @@ pub fn load_vedtak(
             });
         }
     })?;
-    file.rows = n;
     out.stats.push(stats);
     out.files.push(file);
     Ok(out)

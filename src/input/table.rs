@@ -196,6 +196,8 @@ pub struct Table {
     /// reserving memory up front.
     pub row_hint: usize,
     source: Source,
+    /// SHA-256 being computed on another thread (CSV); joined when the rows have been read.
+    hash: Option<std::thread::JoinHandle<Result<String, InputError>>>,
 }
 
 impl Table {
@@ -249,8 +251,25 @@ impl Table {
         Ok((idx, warning))
     }
 
-    /// Calls `f` for every data row, in order. Returns the number of data rows.
-    pub fn for_each_row(mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
+    /// Calls `f` for every data row, in order. Returns the number of data rows and adds it to
+    /// `file.rows`; fills `file.sha256` when the hash was computed alongside.
+    pub fn for_each_row(
+        mut self,
+        file: &mut InputFile,
+        f: impl FnMut(&Row),
+    ) -> Result<u64, InputError> {
+        let n = self.rows(f)?;
+        file.rows += n;
+        if let Some(h) = self.hash.take() {
+            file.sha256 = h.join().map_err(|_| InputError::Format {
+                file: self.name.clone(),
+                message: "computing the SHA-256 failed".into(),
+            })??;
+        }
+        Ok(n)
+    }
+
+    fn rows(&mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
         let width = self.headers.len();
         let mut n = 0u64;
         match &mut self.source {
@@ -370,18 +389,16 @@ fn fmt_err(path: &Path, message: impl Into<String>) -> InputError {
 
 /// What the first pass over a CSV file learned.
 struct Scan {
-    sha256: String,
     newlines: usize,
     utf8: bool,
     bom: bool,
     delimiter: u8,
 }
 
-/// First pass: SHA-256, UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
+/// First pass: UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
 /// start of the file (empty, UTF-16, a workbook, NUL bytes, the header line's delimiter).
 fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK + 4];
     let mut carry = 0usize;
     let mut utf8 = true;
@@ -395,7 +412,6 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
             break;
         }
         let chunk = &buf[carry..carry + n];
-        hasher.update(chunk);
         if head.len() < 64 * 1024 {
             let take = (64 * 1024 - head.len()).min(n);
             head.extend_from_slice(&chunk[..take]);
@@ -452,7 +468,6 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let header = if bom { &head[3..] } else { &head[..] };
     let delimiter = detect_delimiter(header);
     Ok(Scan {
-        sha256: hex::encode(hasher.finalize()),
         newlines,
         utf8,
         bom,
@@ -602,6 +617,16 @@ impl<R: Read> Read for Win1252Reader<R> {
 /// Opens a CSV table (both passes set up; rows are read by [`Table::for_each_row`]).
 pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
     let scan = scan_csv(path)?;
+    // The hash is computed on its own thread while the rows are read (it costs about as much as
+    // tokenizing); a file that cannot be opened was already reported by the scan.
+    let owned = path.to_path_buf();
+    let (hash, sha256) = match std::thread::Builder::new()
+        .name("sha256".into())
+        .spawn(move || sha256_file(&owned))
+    {
+        Ok(h) => (Some(h), String::new()),
+        Err(_) => (None, sha256_file(path)?),
+    };
     let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
     let stream: Box<dyn Read> = if scan.utf8 {
         if scan.bom {
@@ -654,10 +679,11 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
             headers,
             row_hint: scan.newlines,
             source: Source::Csv { reader, lines },
+            hash,
         },
         InputFile {
             path: display(path),
-            sha256: scan.sha256,
+            sha256,
             rows: 0,
         },
     ))
@@ -756,6 +782,7 @@ impl Workbook {
                 range,
                 header_row: start_row,
             },
+            hash: None,
         })
     }
 }
