@@ -186,3 +186,56 @@ fn xlsx_stray_far_cell_is_refused() {
     let e = load_dsf(&path, &opts()).unwrap_err().to_string();
     assert!(e.contains("used range") && e.contains("stray cells"), "{e}");
 }
+
+/// Fuzzing (`values`): an amount of 28 digits parsed, but `fmt_money` could not write it back readably,
+/// and a rate that large made `tilskudd termin` panic on `Decimal` overflow (IT-13: A × j / 12). Amounts
+/// are now limited to 999 999 999 999 999.99 NOK.
+#[test]
+fn huge_amount_is_refused_not_overflowed() {
+    use rust_decimal::Decimal;
+    use tilskudd::input::values::{parse_amount, MAX_AMOUNT};
+    assert_eq!(MAX_AMOUNT.to_string(), "999999999999999.99");
+    assert_eq!(parse_amount("999 999 999 999 999,99"), Some(MAX_AMOUNT));
+    assert_eq!(parse_amount("-999999999999999.99"), Some(-MAX_AMOUNT));
+    assert_eq!(parse_amount("1000000000000000"), None);
+    assert_eq!(parse_amount("3029232445024432445024344304"), None);
+    assert_eq!(parse_amount("79228162514264337593543950335"), None);
+    // The largest accepted yearly amount still splits into months without overflow (IT-13).
+    let months = tilskudd::domain::money::month_amounts(MAX_AMOUNT);
+    assert_eq!(months.iter().sum::<Decimal>(), MAX_AMOUNT);
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("dsf")).unwrap();
+    fs::write(
+        d.join("dsf/personer.csv"),
+        format!(
+            "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n{},2024-03-01,0301,S1,flyktning\n",
+            fnr("018190000")
+        ),
+    )
+    .unwrap();
+    fs::write(
+        d.join("satser.csv"),
+        "ar,kode,belop,status,kilde\n2024,AR-1 EV,7922816251426433759354395033,vedtatt,X\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("tilskudd")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "termin",
+            "2024-Q3",
+            "--dsf",
+            "dsf",
+            "--rates",
+            "satser.csv",
+            "--out",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("satser.csv:2: belop:"), "{err}");
+}
