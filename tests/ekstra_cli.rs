@@ -84,6 +84,16 @@ fn ekstra_rejected_rows_exit_3() {
     // The row with an invalid person number is left out; S01 is still checked.
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("S01,"));
+    // The rejected row is in avvik.csv with its file, line 3 (header = line 1), column and a masked number.
+    let avvik = std::fs::read_to_string(tmp.path().join("avvik.csv")).unwrap();
+    let rows: Vec<&str> = avvik.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{avvik}");
+    assert!(rows[0].contains("soknader_feil.csv,3,"), "{avvik}");
+    assert!(rows[0].contains(",fnr,avvist"), "{avvik}");
+    assert!(
+        !avvik.contains("12345678901"),
+        "person numbers are masked in avvik.csv"
+    );
 }
 
 #[test]

@@ -50,7 +50,10 @@ fn readme_names_this_command() {
     ));
     assert!(readme.contains("cargo test --locked"));
     let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
-    assert!(ci.contains("cargo test --locked"), ".ci/run runs the README's test command");
+    assert!(
+        ci.contains("cargo test --locked"),
+        ".ci/run runs the README's test command"
+    );
 }
 
 fn grunnlag_lines(out: &Path, fnr: &str) -> Vec<String> {
@@ -67,7 +70,12 @@ fn showcase_persons_match_hand_computation() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("2024-Q4");
     let o = run_example(&out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // SAK00000001: single adult (AR-1 EV, IT-8) settled 15.03.2022 in 5006, moved 01.08.2022 to 0301.
     // IT-10: month m belongs to the residence on the last day of m−2: Jan–Sep 2022 → 5006 (31.07 is still
@@ -81,7 +89,10 @@ fn showcase_persons_match_hand_computation() {
         "2024-Q4,0301,03829423315,202201234567,AR-2,2,2023,12,244100.00,244100.00,0.00,244100.00,",
         "2024-Q4,0301,03829423315,202201234567,AR-3,3,2024,12,179100.00,179100.00,0.00,179100.00,",
     ] {
-        assert!(p1.iter().any(|l| l.starts_with(expected)), "missing {expected} in {p1:#?}");
+        assert!(
+            p1.iter().any(|l| l.starts_with(expected)),
+            "missing {expected} in {p1:#?}"
+        );
     }
     assert_eq!(p1.len(), 4);
 
@@ -98,15 +109,21 @@ fn showcase_persons_match_hand_computation() {
         // År 4 = 2024 in 4204: AR-4 2024 = 90100, 12 months.
         "2024-Q4,4204,30818711049,202101242486,AR-4,4,2024,12,90100.00,90100.00,0.00,90100.00,",
     ] {
-        assert!(p2.iter().any(|l| l.starts_with(expected)), "missing {expected} in {p2:#?}");
+        assert!(
+            p2.iter().any(|l| l.starts_with(expected)),
+            "missing {expected} in {p2:#?}"
+        );
     }
 
     // SAK00000003: settled 01.06.2021 in 0301, died 14.11.2023 (år 3). IT-11: months after November carry
     // nothing: round(177300·11/12) = 162525.00 for 11 months; nothing for år 4 (2024) or år 5.
     let p3 = grunnlag_lines(&out, "22856918746");
-    assert!(p3.iter().any(|l| l
-        .starts_with("2024-Q4,0301,22856918746,202001250405,AR-3,3,2023,11,177300.00,162525.00,0.00,162525.00,")));
-    assert!(!p3.iter().any(|l| l.contains(",AR-4,") || l.contains(",AR-5,")));
+    assert!(p3.iter().any(|l| l.starts_with(
+        "2024-Q4,0301,22856918746,202001250405,AR-3,3,2023,11,177300.00,162525.00,0.00,162525.00,"
+    )));
+    assert!(!p3
+        .iter()
+        .any(|l| l.contains(",AR-4,") || l.contains(",AR-5,")));
 }
 
 #[test]
@@ -114,7 +131,12 @@ fn example_outputs_match_golden_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("2024-Q4");
     let o = run_example(&out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let golden = repo().join("tests/golden/example-2024-Q4");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut names: Vec<String> = std::fs::read_dir(&out)

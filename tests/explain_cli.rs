@@ -94,3 +94,37 @@ fn explain_of_an_unknown_person_fails() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// `explain FNR --soknader …` adds the extra-grant trail of the person's applications (issue 5), from the
+/// same assessment `ekstra` uses. The person of tests/data/ekstra settled 09.04.2018 and had år 1 granted, so
+/// application S02 (T2, år 2) is due S + 24 + k months with k = FHT-FRIST-MND 2019 = 1:
+/// 09.04.2018 + 25 months = 09.05.2020 (FHT-2, seed 004 §5.2).
+#[test]
+fn explain_with_soknader_shows_each_application_check_by_check() {
+    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra");
+    let o = assert_cmd::Command::cargo_bin("tilskudd")
+        .unwrap()
+        .arg("explain")
+        .arg("15869010089")
+        .args(["--termin", "2024-Q4", "--dsf"])
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--soknader")
+        .arg(d.join("soknader.csv"))
+        .arg("--vedtak")
+        .arg(d.join("vedtak.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("soknad S02"), "{out}");
+    assert!(out.contains("09.05.2020"), "{out}");
+    assert!(out.contains("FHT-9"), "{out}");
+    assert!(!out.contains("15869010089"), "person number must be masked");
+}

@@ -147,7 +147,13 @@ fn chaining_q1_q2_q3_through_utbetalt_csv_pays_what_a_single_q3_accrues() {
         serde_json::from_str(&std::fs::read_to_string(q("q3/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["control"]["stemmer"], true);
     assert_eq!(m["counts"]["personer_summerer"], true);
-    assert_eq!(m["payment_file"], serde_json::Value::Null);
+    // T-5: the test rates are `eksempel`, so no payment file is written, and the manifest says why.
+    assert_eq!(m["payment_file"]["written"], false);
+    assert!(m["payment_file"]["refused"]
+        .as_str()
+        .unwrap()
+        .starts_with("T-5"));
+    assert!(!q("q3/utbetaling.xml").exists());
 }
 
 #[test]
@@ -244,6 +250,7 @@ fn refuses_an_out_folder_holding_a_termin_unless_force_and_reruns_are_byte_ident
         "kommuner.csv",
         "utbetalt.csv",
         "avvik.csv",
+        "rapport.xlsx",
         "manifest.json",
     ];
     let first: Vec<Vec<u8>> = files
@@ -333,4 +340,74 @@ fn rejected_rows_and_unknown_ledger_persons_exit_3() {
     assert!(read_csv(&out.join("utbetalt.csv"))
         .iter()
         .any(|r| r["fnr"] == f.as_str() && r["belop"] == "1000.00"));
+}
+
+#[test]
+fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = |n: &str| tmp.path().join(n);
+    assert_eq!(termin("2024-Q1", "dsf", "rates", &[], &q("q1"), &[]).0, 0);
+    assert_eq!(
+        termin(
+            "2024-Q2",
+            "dsf",
+            "rates",
+            &[&q("q1/utbetalt.csv")],
+            &q("q2"),
+            &[]
+        )
+        .0,
+        0
+    );
+    // q2/utbetalt.csv already holds q1's lines: giving both must not deduct them twice.
+    let (c, _, _) = termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("q1/utbetalt.csv"), &q("q2/utbetalt.csv")],
+        &q("both"),
+        &[],
+    );
+    assert_eq!(c, 0);
+    assert_eq!(
+        termin(
+            "2024-Q3",
+            "dsf",
+            "rates",
+            &[&q("q2/utbetalt.csv")],
+            &q("one"),
+            &[]
+        )
+        .0,
+        0
+    );
+    for f in ["grunnlag.csv", "kommuner.csv", "utbetalt.csv"] {
+        assert_eq!(
+            std::fs::read(q("both").join(f)).unwrap(),
+            std::fs::read(q("one").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let q1_lines = read_csv(&q("q1/utbetalt.csv")).len();
+    let dup = read_csv(&q("both/avvik.csv"))
+        .into_iter()
+        .filter(|r| r["kode"] == "dobbel_reskontrolinje")
+        .count();
+    assert_eq!(dup, q1_lines);
+    // The same payment with another amount: the ledger cannot be trusted → exit 1.
+    let text = std::fs::read_to_string(q("q1/utbetalt.csv")).unwrap();
+    let changed = text.replacen("243600.00", "243600.01", 1);
+    assert_ne!(text, changed);
+    std::fs::write(q("changed.csv"), changed).unwrap();
+    let (c, _, err) = termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("changed.csv"), &q("q2/utbetalt.csv")],
+        &q("bad"),
+        &[],
+    );
+    assert_eq!(c, 1);
+    assert!(err.contains("twice with different amounts"), "{err}");
+    assert!(!q("bad").join("grunnlag.csv").exists());
 }

@@ -709,3 +709,34 @@ fn missing_rate_stops_the_run_naming_year_and_code() {
             .is_ok()
     );
 }
+
+#[test]
+fn missing_rate_reported_is_the_first_in_extract_order() {
+    // Row 1 (15.01.1990: its number starts 15…, so it sorts after row 2's 01…) needs AR-1 EV 2024;
+    // row 2 needs AR-1 EV 2023. The engine works in fnr order, but the error names row 1's need.
+    let a = person("1990-01-15", 0, "2024-01-10", "0301");
+    let b = person("1980-01-01", 0, "2023-01-10", "0301");
+    assert!(a.fnr > b.fnr);
+    let ex = extract(vec![a, b], vec![]);
+    let rt = rates_except(&[(2024, RateCode::Ar1Ev), (2023, RateCode::Ar1Ev)]);
+    let e = Engine::new(Params::new(t("2024-Q1"), None, 2021), &ex, &rt, &[])
+        .run(None)
+        .unwrap_err();
+    assert_eq!((e.year, e.kode), (2024, RateCode::Ar1Ev));
+}
+
+#[test]
+fn avvik_follow_the_extract_order() {
+    // Rows in file order: 15.01.1990 (utenfor), then 01.01.1980 (utenfor); fnr order is the reverse.
+    let mut a = person("1990-01-15", 0, "2024-01-10", "0301");
+    let mut b = person("1980-01-01", 0, "2024-01-10", "0301");
+    a.malgruppe = Malgruppe::Utenfor;
+    b.malgruppe = Malgruppe::Utenfor;
+    a.line = 2;
+    b.line = 3;
+    let r = run("2024-Q1", &extract(vec![a, b], vec![]), &[]);
+    assert_eq!(
+        r.avvik.iter().map(|x| x.linje).collect::<Vec<_>>(),
+        vec![Some(2), Some(3)]
+    );
+}

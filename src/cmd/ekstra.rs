@@ -9,6 +9,7 @@ use crate::domain::money::fmt_money;
 use crate::domain::rates::{RateCode, RateStatus, RateTable};
 use crate::domain::rules::fht::{self, ExplainStep, FhtGrunnlag, Status, Vurdering};
 use crate::input::{self, LoadOptions};
+use crate::output::basis::{write_avvik, AVVIK_FILE};
 use crate::output::{vedtak, OutputDir};
 use crate::Outcome;
 use anyhow::Context;
@@ -67,7 +68,7 @@ pub fn load(
         avvik.extend(k.avvik.iter().cloned());
     }
     avvik.extend(dsf.avvik);
-    let r = input::load_rates(rates)?;
+    let r = crate::cmd::common::load_rates_for_calculation(rates)?;
     avvik.extend(r.avvik);
     let s = input::load_soknader(soknader, &opts)?;
     avvik.extend(s.avvik);
@@ -187,6 +188,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot create output folder {}", out.display()))?;
         dir.write_file(vedtak::FILE_NAME, true, |w| vedtak::write_vedtak(w, &rows))
             .with_context(|| format!("writing {}", out.join(vedtak::FILE_NAME).display()))?;
+        // Every rejected input row (and warning) also lands in avvik.csv, as for `termin` (SPEC §6).
+        dir.write_file(AVVIK_FILE, true, |w| write_avvik(w, &inp.avvik))
+            .with_context(|| format!("writing {}", out.join(AVVIK_FILE).display()))?;
         dir.commit()
             .with_context(|| format!("writing into {}", out.display()))?;
 

@@ -41,6 +41,13 @@ pub struct Args {
     /// Also write the person's lines in grunnlag.csv format (with the full person number) to FILE.
     #[arg(long, value_name = "FILE")]
     pub lines: Option<PathBuf>,
+    /// Applications for the extra grant: also explain every application for this person, check by check
+    /// (FHT-1…FHT-9), as `tilskudd ekstra --explain` does for one application.
+    #[arg(long, value_name = "FILE")]
+    pub soknader: Option<PathBuf>,
+    /// Earlier extra-grant decisions (vedtak), used with --soknader.
+    #[arg(long, value_name = "FILE", requires = "soknader")]
+    pub vedtak: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
@@ -62,6 +69,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let full = engine.run(inputs.kommuner.as_ref());
     let (text, lines) = explain(&engine, full.as_ref().ok(), full.as_ref().err(), fnr)?;
     print!("{text}");
+    if let Some(soknader) = &args.soknader {
+        print!("{}", explain_applications(args, soknader, fnr)?);
+    }
     if let Some(path) = &args.lines {
         let dir = path
             .parent()
@@ -78,6 +88,29 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         out.commit()?;
     }
     Ok(Outcome::Clean)
+}
+
+/// The extra-grant trail of every application for the person (SPEC §5), from the same assessment
+/// `tilskudd ekstra` writes to vedtak.csv.
+fn explain_applications(
+    args: &Args,
+    soknader: &std::path::Path,
+    fnr: Fnr,
+) -> anyhow::Result<String> {
+    use crate::cmd::ekstra;
+    use crate::domain::rules::fht;
+    let e = ekstra::load(&args.input, &args.rates, soknader, args.vedtak.as_deref())?;
+    let g = fht::FhtGrunnlag::new(&e.extract.personer, &e.vedtak, &e.rates);
+    let trail = fht::explain_person(&fnr, &e.soknader, &g)?;
+    let mut s = String::from("\nExtra grant (FHT) applications\n");
+    if trail.is_empty() {
+        let _ = writeln!(s, "  none for {} in {}", fnr.masked(), soknader.display());
+    }
+    for (id, steps) in trail {
+        let _ = writeln!(s, "\nsoknad {id}");
+        s.push_str(&ekstra::format_steps(&steps));
+    }
+    Ok(s)
 }
 
 fn write_lines<W: std::io::Write>(

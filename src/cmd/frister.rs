@@ -110,7 +110,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         avvik.extend(k.avvik.iter().cloned());
     }
     avvik.extend(dsf.avvik);
-    let rates = input::load_rates(&args.rates)?;
+    let rates = crate::cmd::common::load_rates_for_calculation(&args.rates)?;
     avvik.extend(rates.avvik);
     let vedtak = match &args.vedtak {
         Some(p) => {

@@ -6,6 +6,7 @@ use crate::cmd::common::InputArgs;
 use crate::domain::avvik::{Avvik, Niva};
 use crate::domain::basis::TerminResult;
 use crate::domain::engine::{Engine, Params};
+use crate::domain::ids::Kontonr;
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::LedgerLine;
 use crate::domain::money::fmt_money;
@@ -15,7 +16,8 @@ use crate::domain::termin::Termin;
 use crate::input::{self, FileStats, LoadOptions};
 use crate::output::basis as writers;
 use crate::output::manifest::{self, ManifestInput, MANIFEST_FILE};
-use crate::output::OutputDir;
+use crate::output::payment::{self, PaymentOptions, PaymentSummary};
+use crate::output::{split, xlsx, OutputDir};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use chrono::{Datelike, NaiveDate};
@@ -70,6 +72,8 @@ pub struct TerminInputs {
     pub rates: RateTable,
     pub kommuner: Option<KommuneRegister>,
     pub ledger: Vec<LedgerLine>,
+    /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`).
+    pub ledger_duplicates: u64,
     /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger.
     pub avvik: Vec<Avvik>,
     pub stats: Vec<FileStats>,
@@ -127,6 +131,7 @@ impl TerminInputs {
         avvik.extend(rt.avvik);
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
+        let mut ledger_duplicates = 0;
         let ledger = if paid.is_empty() {
             Vec::new()
         } else {
@@ -149,13 +154,17 @@ impl TerminInputs {
             avvik.extend(l.avvik);
             stats.extend(l.stats);
             files.extend(manifest::inputs_of("paid", &l.files));
-            l.data
+            let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
+            ledger_duplicates = dup.len() as u64;
+            avvik.extend(dup);
+            lines
         };
         Ok(TerminInputs {
             extract: dsf.data,
             rates: rt.data,
             kommuner,
             ledger,
+            ledger_duplicates,
             avvik,
             stats,
             manifest_inputs: files,
@@ -181,6 +190,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             args.out.display()
         );
     }
+    // Payment options are checked before any work, so a typo in --debtor-account fails in a second.
+    let pay_opts = payment_options(args, params.basis_date)?;
     let inputs = TerminInputs::load(
         &args.input,
         &args.rates,
@@ -195,17 +206,58 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     avvik.append(&mut result.avvik);
     result.avvik = avvik;
 
-    let outputs = vec![
+    let mut out =
+        OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
+    // Without a municipality register there is no account to pay to: the basis and reports are still
+    // produced (SPEC §1.5) and the run says so; that is not a rejected row.
+    let pay = match inputs.kommuner.as_ref() {
+        Some(register) => {
+            let pay = payment::write_payment_files(
+                &mut out,
+                &result,
+                Some(register),
+                &inputs.rates,
+                &pay_opts,
+            )
+            .context("payment files")?;
+            result.avvik.extend(pay.avvik.iter().cloned());
+            pay
+        }
+        None => PaymentSummary {
+            refused: Some(
+                "no municipality register (--kommuner): payment files are not written (SPEC §1.5)"
+                    .into(),
+            ),
+            warnings: vec![
+                "note: no --kommuner given: basis and reports written, no payment files".into(),
+            ],
+            ..PaymentSummary::default()
+        },
+    };
+    if !pay.written {
+        // A payment file of an earlier run in this folder must not survive next to this run's basis.
+        for name in [payment::CSV_NAME, payment::XML_NAME] {
+            out.remove_on_commit(name);
+        }
+    }
+
+    let mut outputs = vec![
         writers::GRUNNLAG_FILE.to_string(),
         writers::KOMMUNER_FILE.into(),
         writers::UTBETALT_FILE.into(),
         writers::AVVIK_FILE.into(),
-        MANIFEST_FILE.into(),
+        REPORT_FILE.into(),
     ];
+    if pay.written {
+        outputs.push(payment::CSV_NAME.into());
+        outputs.push(payment::XML_NAME.into());
+    }
+    outputs.push(MANIFEST_FILE.into());
     let command_line: Vec<String> = std::env::args()
         .map(|a| crate::domain::ids::mask_text(&a))
         .collect();
-    let m = manifest::build(
+    let mut m = manifest::build(
         &result,
         &inputs.rates,
         inputs.manifest_inputs.clone(),
@@ -213,27 +265,93 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         args.auto_from,
         outputs,
     );
-    let mut out =
-        OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    writers::write_basis_files(&mut out, &result)
-        .with_context(|| format!("writing to {}", args.out.display()))?;
-    // payment files: wired in by the lead (utbetaling.csv/xml, rapport.xlsx, --split-kommuner), written
-    // into `out` here from `result`, before the manifest so it can record them in `payment_file`.
+    m.payment_file = payment_manifest(&pay, &result);
+    let ctx = || format!("writing to {}", args.out.display());
+    writers::write_basis_files(&mut out, &result).with_context(ctx)?;
+    xlsx::write_report_xlsx(&mut out, REPORT_FILE, &result, &inputs.rates, None)
+        .with_context(ctx)?;
+    if args.split_kommuner {
+        split::write_split(&mut out, &result, &inputs.rates).with_context(ctx)?;
+    }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
-        .with_context(|| format!("writing to {}", args.out.display()))?;
+        .with_context(ctx)?;
     out.commit()
         .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;
 
     print_summary(&result, &inputs.rates, &args.out);
-    if inputs.rows_rejected() || result.counts.ledger_linjer_uten_person > 0 {
+    for w in &pay.warnings {
+        eprintln!("{w}");
+    }
+    if inputs.rows_rejected()
+        || result.counts.ledger_linjer_uten_person > 0
+        || !pay.left_out.is_empty()
+    {
         Ok(Outcome::RowsRejected)
     } else {
         Ok(Outcome::Clean)
     }
 }
 
+/// The Excel report of every termin (SPEC §6, issue 4).
+pub const REPORT_FILE: &str = "rapport.xlsx";
+
+/// `--config`, `--debtor-account`, `--created`, `--allow-unadopted-rates` → payment options; the command
+/// line wins over the file.
+fn payment_options(args: &Args, basis_date: NaiveDate) -> anyhow::Result<PaymentOptions> {
+    let mut opts = PaymentOptions::new(basis_date);
+    if let Some(p) = &args.config {
+        let cfg = payment::load_payment_config(p)?;
+        opts = opts.with_config(&cfg);
+    }
+    if let Some(k) = &args.debtor_account {
+        opts.debtor_account = Some(Kontonr::parse(k).map_err(|e| {
+            anyhow::anyhow!("--debtor-account '{k}': {e} (ID-5: 11 digits, e.g. 1234.56.78903)")
+        })?);
+    }
+    if let Some(c) = &args.created {
+        opts.created = payment::parse_created(c)?;
+    }
+    opts.allow_unadopted_rates = args.allow_unadopted_rates;
+    Ok(opts)
+}
+
+/// The manifest's record of the payment file: what was written or why not, and the control sum tying it to
+/// the municipalities (Σ transfers + Σ left out = Σ paying municipalities).
+fn payment_manifest(pay: &PaymentSummary, result: &TerminResult) -> serde_json::Value {
+    let paying: Decimal = result
+        .kommuner
+        .iter()
+        .filter(|k| k.utbetales)
+        .map(|k| k.sum)
+        .sum();
+    let left_out: Decimal = pay.left_out.iter().map(|l| l.belop).sum();
+    // Nothing planned at all (no register): there is no payment file to tie.
+    let planned = !(pay.transfers.is_empty() && pay.left_out.is_empty() && paying > Decimal::ZERO);
+    let tied = pay.ctrl_sum + left_out == paying;
+    serde_json::json!({
+        "written": pay.written,
+        "files": if pay.written { vec![payment::CSV_NAME, payment::XML_NAME] } else { vec![] },
+        "refused": pay.refused,
+        "msg_id": pay.msg_id,
+        "nb_of_txs": pay.nb_of_txs,
+        "ctrl_sum": fmt_money(pay.ctrl_sum),
+        "left_out": pay.left_out.iter().map(|l| serde_json::json!({
+            "kommunenummer": l.kommune.to_string(),
+            "belop": fmt_money(l.belop),
+            "kode": l.kode,
+        })).collect::<Vec<_>>(),
+        "sum_left_out": fmt_money(left_out),
+        "sum_kommuner_utbetales": fmt_money(paying),
+        "stemmer": if planned { serde_json::Value::Bool(tied) } else { serde_json::Value::Null },
+        "unadopted_rates": pay.unadopted_rates.iter()
+            .map(|u| format!("{} {}", u.ar, u.kode)).collect::<Vec<_>>(),
+    })
+}
+
 /// The reader's row counts (rows read and rejected) complete the engine's counts.
 pub fn fill_reader_counts(result: &mut TerminResult, inputs: &TerminInputs) {
+    // Lines read = lines used + repeats dropped.
+    result.counts.ledger_linjer_lest += inputs.ledger_duplicates;
     if let Some(s) = inputs.stats_of(&inputs.extract.personer_file) {
         result.counts.personer_lest = s.read;
         result.counts.personer_avvist = s.rejected;
@@ -318,9 +436,18 @@ pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
         .map(|rt| format!("{} {} ({})", rt.ar, rt.kode, rt.status))
         .collect();
     if !unadopted.is_empty() {
+        let shown: Vec<&str> = unadopted.iter().take(5).map(String::as_str).collect();
+        let more = unadopted.len() - shown.len();
         s.push_str(&format!(
-            "rates not adopted (T-5): {}\n",
-            unadopted.join(", ")
+            "rates not adopted (T-5): {} of {} used: {}{} (all listed in manifest.json)\n",
+            unadopted.len(),
+            r.rates_used.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     if !r.avvik.is_empty() {

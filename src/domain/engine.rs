@@ -446,6 +446,15 @@ impl<'a> Engine<'a> {
                 step!("IT-11", "death/emigration on {e}: år 2–5 carry nothing after {}-{:02}; år 1 and one-offs are kept whole", e.year(), e.month());
             }
         }
+        // IT-10: without moves every month belongs to the settlement municipality; the reference date is
+        // then only needed for the explain trail.
+        let owner_of = |y: i32, m: u32| -> (Knr, NaiveDate) {
+            if res.moves.is_empty() && !trace {
+                (res.first, NaiveDate::MIN)
+            } else {
+                it::it10_owner(&res, y, m, death)
+            }
+        };
         let mut acc: BTreeMap<LineKey, Accrual> = BTreeMap::new();
         let newborn_rule = matches!(newborn, Newborn::Within { .. });
         let it3_rule = first_year > ys;
@@ -479,13 +488,13 @@ impl<'a> Engine<'a> {
                     self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
                 );
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = vec!["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"];
+                let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
                 if newborn_rule {
-                    regler.insert(0, "IT-4");
+                    regler.front("IT-4");
                 }
                 let mut months = Vec::new();
                 for m in 1..=12 {
-                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let (owner, reference) = owner_of(y, m);
                     let amount = month_amounts[m as usize - 1];
                     add(
                         &mut acc,
@@ -531,9 +540,9 @@ impl<'a> Engine<'a> {
                             a.settlement_date
                         );
                         let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
-                        let mut regler = vec!["IT-7", "IT-9", "IT-12"];
+                        let mut regler = RuleSet::new(&["IT-7", "IT-9", "IT-12"]);
                         if newborn_rule {
-                            regler.insert(0, "IT-4");
+                            regler.front("IT-4");
                         }
                         add(
                             &mut acc,
@@ -572,18 +581,17 @@ impl<'a> Engine<'a> {
             let Some(code) = RateCode::for_grant_year(n) else {
                 continue;
             };
-            let due: Vec<(u32, Option<&'static str>)> = (1..=12)
-                .map(|m| {
-                    let cut = if !it::it11_month_counts(death, y, m) {
-                        Some("IT-11")
-                    } else if !it::it12_month_due(prm.termin, y, m) {
-                        Some("IT-12")
-                    } else {
-                        None
-                    };
-                    (m, cut)
-                })
-                .collect();
+            let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
+                let m = i as u32 + 1;
+                let cut = if !it::it11_month_counts(death, y, m) {
+                    Some("IT-11")
+                } else if !it::it12_month_due(prm.termin, y, m) {
+                    Some("IT-12")
+                } else {
+                    None
+                };
+                (m, cut)
+            });
             if due.iter().all(|(_, c)| c.is_some()) {
                 if trace && due.iter().any(|(_, c)| *c == Some("IT-11")) {
                     step!(
@@ -596,19 +604,19 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-            let mut regler = vec!["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"];
+            let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
             if newborn_rule {
-                regler.insert(0, "IT-4");
+                regler.front("IT-4");
             }
             if it3_rule {
-                regler.insert(0, "IT-3");
+                regler.front("IT-3");
             }
             if due.iter().any(|(_, c)| *c == Some("IT-11")) {
-                regler.push("IT-11");
+                regler.push_back("IT-11");
             }
             let mut months = Vec::new();
             for (m, cut) in due {
-                let (owner, reference) = it::it10_owner(&res, y, m, death);
+                let (owner, reference) = owner_of(y, m);
                 let amount = month_amounts[m as usize - 1];
                 if cut.is_none() {
                     add(
@@ -673,31 +681,30 @@ impl<'a> Engine<'a> {
                 let Some(code) = em::em2_category(y, b) else {
                     continue;
                 };
-                let due: Vec<(u32, Option<&'static str>)> = (1..=12)
-                    .map(|m| {
-                        let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
-                            Some("EM-3")
-                        } else if !it::it12_month_due(prm.termin, y, m) {
-                            Some("IT-12")
-                        } else {
-                            None
-                        };
-                        (m, cut)
-                    })
-                    .collect();
+                let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
+                    let m = i as u32 + 1;
+                    let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
+                        Some("EM-3")
+                    } else if !it::it12_month_due(prm.termin, y, m) {
+                        Some("IT-12")
+                    } else {
+                        None
+                    };
+                    (m, cut)
+                });
                 if due.iter().all(|(_, c)| c.is_some()) {
                     continue;
                 }
                 let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
                 step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = vec!["EM-1", "EM-2", "EM-3", "EM-4"];
+                let mut regler = RuleSet::new(&["EM-1", "EM-2", "EM-3", "EM-4"]);
                 if it3_rule {
-                    regler.insert(0, "IT-3");
+                    regler.front("IT-3");
                 }
                 let mut months = Vec::new();
                 for (m, cut) in due {
-                    let (owner, reference) = it::it10_owner(&res, y, m, death);
+                    let (owner, reference) = owner_of(y, m);
                     let amount = month_amounts[m as usize - 1];
                     if cut.is_none() {
                         add(
@@ -748,43 +755,69 @@ impl<'a> Engine<'a> {
 
     /// Runs the whole termin (T-1…T-4). Persons are assessed in parallel; the result is deterministic.
     pub fn run(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminResult, MissingRate> {
-        let outs: Vec<Result<(Assessment, Vec<BasisLine>), MissingRate>> = self
-            .extract
-            .personer
-            .par_iter()
-            .map(|p| {
-                let mut a = self.assess(p, false)?;
-                let lines = net_person(&a, self.paid_lines(&p.fnr));
-                // Keep only what the totals need; the accruals live on in `lines`.
-                a.accruals = Vec::new();
-                Ok((a, lines))
-            })
-            .collect();
+        let personer = &self.extract.personer;
+        // Persons in fnr order (stable for equal numbers): each person's lines come out sorted by key, so
+        // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
+        let mut order: Vec<usize> = (0..personer.len()).collect();
+        order.par_sort_by_key(|&i| personer[i].fnr);
         let mut counts = Counts {
-            personer_lest: self.extract.personer.len() as u64,
+            personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
             ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
-        let mut lines = Vec::new();
-        let mut avvik = Vec::new();
+        let mut lines: Vec<BasisLine> = Vec::new();
+        let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
-        for out in outs {
-            // The first missing rate in extract order (deterministic).
-            let (a, l) = out?;
-            match (a.status, l.is_empty()) {
-                (Status::Excluded(_), true) => counts.personer_utelatt += 1,
-                (Status::Excluded(_), false) => {
-                    counts.personer_utelatt += 1;
-                    counts.personer_utelatt_med_trekk += 1;
+        let mut first_err: Option<(usize, MissingRate)> = None;
+        // In chunks, so that only one chunk's per-person vectors exist beside the growing basis.
+        for chunk in order.chunks(1 << 16) {
+            let outs: Vec<(usize, Result<PersonOut, MissingRate>)> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let p = &personer[i];
+                    let out = self.assess(p, false).map(|a| PersonOut {
+                        lines: net_person(&a, self.paid_lines(&p.fnr)),
+                        status: a.status,
+                        avvik: a.avvik,
+                        rates_used: a.rates_used,
+                    });
+                    (i, out)
+                })
+                .collect();
+            for (i, out) in outs {
+                let o = match out {
+                    Ok(o) => o,
+                    Err(e) => {
+                        // The first missing rate in extract order (deterministic).
+                        if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                            first_err = Some((i, e));
+                        }
+                        continue;
+                    }
+                };
+                match (o.status, o.lines.is_empty()) {
+                    (Status::Excluded(_), true) => counts.personer_utelatt += 1,
+                    (Status::Excluded(_), false) => {
+                        counts.personer_utelatt += 1;
+                        counts.personer_utelatt_med_trekk += 1;
+                    }
+                    (Status::Included, false) => counts.personer_brukt += 1,
+                    (Status::Included, true) => counts.personer_uten_belop += 1,
                 }
-                (Status::Included, false) => counts.personer_brukt += 1,
-                (Status::Included, true) => counts.personer_uten_belop += 1,
+                rates_used.extend(o.rates_used);
+                if !o.avvik.is_empty() {
+                    person_avvik.push((i, o.avvik));
+                }
+                lines.extend(o.lines);
             }
-            rates_used.extend(a.rates_used.iter().copied());
-            avvik.extend(a.avvik);
-            lines.extend(l);
         }
+        if let Some((_, e)) = first_err {
+            return Err(e);
+        }
+        // avvik.csv lists persons in extract order.
+        person_avvik.sort_by_key(|(i, _)| *i);
+        let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
         for l in self.ledger {
             if !self.persons.contains_key(&l.key.fnr) {
@@ -805,8 +838,11 @@ impl<'a> Engine<'a> {
                 );
             }
         }
-        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar).
-        lines.sort_by_key(|l| l.key);
+        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar) — already so by construction;
+        // the check keeps it true should that ever change.
+        if !lines.is_sorted_by_key(|l| l.key) {
+            lines.par_sort_by_key(|l| l.key);
+        }
         let kommuner_out = sum_kommuner(&lines, kommuner);
         let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &kommuner_out);
         Ok(TerminResult {
@@ -820,6 +856,50 @@ impl<'a> Engine<'a> {
             counts,
         })
     }
+}
+
+/// The rule ids of one accrual, without a heap allocation until a line is created.
+#[derive(Clone, Copy)]
+struct RuleSet {
+    ids: [&'static str; 10],
+    len: usize,
+}
+
+impl RuleSet {
+    fn new(ids: &[&'static str]) -> RuleSet {
+        let mut r = RuleSet {
+            ids: [""; 10],
+            len: 0,
+        };
+        for id in ids {
+            r.push_back(id);
+        }
+        r
+    }
+    fn push_back(&mut self, id: &'static str) {
+        if self.len < self.ids.len() {
+            self.ids[self.len] = id;
+            self.len += 1;
+        }
+    }
+    fn front(&mut self, id: &'static str) {
+        if self.len < self.ids.len() {
+            self.ids.copy_within(0..self.len, 1);
+            self.ids[0] = id;
+            self.len += 1;
+        }
+    }
+    fn as_slice(&self) -> &[&'static str] {
+        &self.ids[..self.len]
+    }
+}
+
+/// What the termin run keeps of one person.
+struct PersonOut {
+    status: Status,
+    avvik: Vec<Avvik>,
+    rates_used: Vec<(i32, RateCode)>,
+    lines: Vec<BasisLine>,
 }
 
 fn yn(b: bool) -> &'static str {
@@ -838,7 +918,7 @@ fn add(
     monthly: bool,
     sats: Decimal,
     amount: Decimal,
-    regler: &[&'static str],
+    regler: &RuleSet,
 ) {
     let e = acc.entry(key).or_insert_with(|| Accrual {
         key,
@@ -846,7 +926,7 @@ fn add(
         maneder: monthly.then_some(0),
         sats,
         opptjent: Decimal::ZERO,
-        regler: regler.to_vec(),
+        regler: regler.as_slice().to_vec(),
     });
     e.opptjent += amount;
     if let Some(m) = e.maneder.as_mut() {
@@ -868,6 +948,25 @@ fn split_origin(origin: &str) -> (String, Option<u64>) {
 /// T-2 for one person: every key with anything accrued or paid gets a line `accrued − paid`. Keys paid
 /// before but no longer accrued (a late move, an exclusion, …) become deductions (sats 0).
 pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
+    if paid.is_empty() {
+        // Nothing paid before (the common case): every accrual is a line as it is.
+        return a
+            .accruals
+            .iter()
+            .filter(|x| !x.opptjent.is_zero())
+            .map(|x| BasisLine {
+                key: x.key,
+                duf: a.duf,
+                tilskuddsar: x.tilskuddsar,
+                maneder: x.maneder,
+                sats: x.sats,
+                opptjent: x.opptjent,
+                tidligere_utbetalt: Decimal::ZERO,
+                a_utbetale: x.opptjent,
+                regler: x.regler.clone(),
+            })
+            .collect();
+    }
     let mut paid_by_key: BTreeMap<LineKey, Decimal> = BTreeMap::new();
     for l in paid {
         *paid_by_key.entry(l.key).or_default() += l.belop;
@@ -968,18 +1067,106 @@ pub fn new_ledger(
         .filter(|k| k.utbetales)
         .map(|k| k.kommune)
         .collect();
-    let mut out: Vec<LedgerLine> = old.to_vec();
-    out.extend(
-        lines
-            .iter()
-            .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
-            .map(|l| LedgerLine {
-                termin,
-                key: l.key,
-                belop: l.a_utbetale,
-                origin: String::new(),
-            }),
-    );
-    out.sort_by_key(|l| (l.key, l.termin));
+    let mut old: Vec<&LedgerLine> = old.iter().collect();
+    old.sort_by_key(|l| (l.key, l.termin)); // stable: ties keep the order read
+    let mut new = lines
+        .iter()
+        .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
+        .map(|l| LedgerLine {
+            termin,
+            key: l.key,
+            belop: l.a_utbetale,
+            origin: String::new(),
+        })
+        .peekable();
+    // Both sequences are sorted; merge them (old first on equal (key, termin)).
+    let mut out = Vec::with_capacity(old.len() + lines.len());
+    let mut old = old.into_iter().peekable();
+    loop {
+        let take_old = match (old.peek(), new.peek()) {
+            (Some(o), Some(n)) => (o.key, o.termin) <= (n.key, n.termin),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_old {
+            out.extend(old.next().cloned());
+        } else {
+            out.extend(new.next());
+        }
+    }
     out
+}
+
+/// Two ledger lines record the same payment (termin and key) with different amounts: the ledger is
+/// inconsistent and no amount can be trusted (T-2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the ledger records termin {termin}, {kommune} {kode} {ar} for {fnr} twice with different amounts ({a} in {origin_a}, {b} in {origin_b}); correct the ledger files")]
+pub struct LedgerConflict {
+    pub termin: Termin,
+    pub kommune: Knr,
+    pub kode: RateCode,
+    pub ar: i32,
+    /// Masked.
+    pub fnr: String,
+    pub a: String,
+    pub origin_a: String,
+    pub b: String,
+    pub origin_b: String,
+}
+
+/// T-2 guard: a payment is one line per (termin, key). When the same payment appears twice with the same
+/// amount (typically `--paid` given both Q1's and Q2's `utbetalt.csv`, the second already holding the
+/// first) the repeat is dropped with a warning `dobbel_reskontrolinje`; with a different amount the run
+/// stops. [model]
+pub fn dedupe_ledger(
+    lines: Vec<LedgerLine>,
+) -> Result<(Vec<LedgerLine>, Vec<Avvik>), LedgerConflict> {
+    let mut seen: HashMap<(Termin, LineKey), usize> = HashMap::with_capacity(lines.len());
+    let mut out: Vec<LedgerLine> = Vec::with_capacity(lines.len());
+    let mut avvik = Vec::new();
+    for l in lines {
+        match seen.get(&(l.termin, l.key)) {
+            Some(&i) => {
+                let first = &out[i];
+                if first.belop != l.belop {
+                    return Err(LedgerConflict {
+                        termin: l.termin,
+                        kommune: l.key.kommune,
+                        kode: l.key.kode,
+                        ar: l.key.ar,
+                        fnr: l.key.fnr.masked(),
+                        a: crate::domain::money::fmt_money(first.belop),
+                        origin_a: first.origin.clone(),
+                        b: crate::domain::money::fmt_money(l.belop),
+                        origin_b: l.origin.clone(),
+                    });
+                }
+                let (fil, linje) = split_origin(&l.origin);
+                avvik.push(
+                    Avvik::warning(
+                        &fil,
+                        linje,
+                        None,
+                        "dobbel_reskontrolinje",
+                        format!(
+                            "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
+                            l.key.kommune,
+                            l.key.kode,
+                            l.key.ar,
+                            crate::domain::money::fmt_money(l.belop),
+                            l.termin,
+                            first.origin
+                        ),
+                    )
+                    .with_fnr(Some(l.key.fnr)),
+                );
+            }
+            None => {
+                seen.insert((l.termin, l.key), out.len());
+                out.push(l);
+            }
+        }
+    }
+    Ok((out, avvik))
 }

@@ -41,23 +41,78 @@ pub const UTBETALT_HEADER: [&str; 6] = ["termin", "kommunenummer", "fnr", "kode"
 /// `avvik.csv` columns: SPEC §6's five, then `kolonne` and `niva`.
 pub const AVVIK_HEADER: [&str; 7] = ["fil", "linje", "fnr", "kode", "melding", "kolonne", "niva"];
 
+/// Appends a money amount exactly as [`fmt_money`] formats it (`1234.50`, never `-0.00`), without
+/// allocating: the writers call it millions of times.
+fn push_money(buf: &mut String, x: rust_decimal::Decimal) {
+    use std::fmt::Write as _;
+    let start = buf.len();
+    let _ = write!(buf, "{:.2}", crate::domain::money::round_ore(x));
+    if &buf[start..] == "-0.00" {
+        buf.truncate(start);
+        buf.push_str("0.00");
+    }
+}
+
+/// Emits the 13 fields of one `grunnlag.csv` record through `emit`, reusing `buf` (one implementation for
+/// the file writer and for [`grunnlag_record`], which `explain` prints).
+fn grunnlag_fields<E>(termin: &str, l: &BasisLine, buf: &mut String, mut emit: E) -> io::Result<()>
+where
+    E: FnMut(&str) -> io::Result<()>,
+{
+    use std::fmt::Write as _;
+    let mut put = |buf: &mut String, f: &dyn Fn(&mut String)| {
+        buf.clear();
+        f(buf);
+        emit(buf)
+    };
+    put(buf, &|b| b.push_str(termin))?;
+    put(buf, &|b| {
+        let _ = write!(b, "{}", l.key.kommune);
+    })?;
+    put(buf, &|b| b.push_str(l.key.fnr.as_str()))?;
+    put(buf, &|b| {
+        if let Some(d) = l.duf {
+            let _ = write!(b, "{d}");
+        }
+    })?;
+    put(buf, &|b| b.push_str(l.key.kode.as_str()))?;
+    put(buf, &|b| {
+        let _ = write!(b, "{}", l.tilskuddsar);
+    })?;
+    put(buf, &|b| {
+        let _ = write!(b, "{}", l.key.ar);
+    })?;
+    put(buf, &|b| {
+        if let Some(m) = l.maneder {
+            let _ = write!(b, "{m}");
+        }
+    })?;
+    put(buf, &|b| push_money(b, l.sats))?;
+    put(buf, &|b| push_money(b, l.opptjent))?;
+    put(buf, &|b| push_money(b, l.tidligere_utbetalt))?;
+    put(buf, &|b| push_money(b, l.a_utbetale))?;
+    put(buf, &|b| {
+        for (i, r) in l.regler.iter().enumerate() {
+            if i > 0 {
+                b.push('|');
+            }
+            b.push_str(r);
+        }
+    })
+}
+
 /// One `grunnlag.csv` record. `explain` prints the same records, so an auditor can match them.
 pub fn grunnlag_record(termin: Termin, l: &BasisLine) -> [String; 13] {
-    [
-        termin.to_string(),
-        l.key.kommune.to_string(),
-        l.key.fnr.to_string(),
-        l.duf.map(|d| d.to_string()).unwrap_or_default(),
-        l.key.kode.to_string(),
-        l.tilskuddsar.to_string(),
-        l.key.ar.to_string(),
-        l.maneder.map(|m| m.to_string()).unwrap_or_default(),
-        fmt_money(l.sats),
-        fmt_money(l.opptjent),
-        fmt_money(l.tidligere_utbetalt),
-        fmt_money(l.a_utbetale),
-        l.regler.join("|"),
-    ]
+    let mut out: [String; 13] = Default::default();
+    let mut i = 0;
+    let mut buf = String::new();
+    // Writing into Strings cannot fail.
+    let _ = grunnlag_fields(&termin.to_string(), l, &mut buf, |f| {
+        out[i] = f.to_string();
+        i += 1;
+        Ok(())
+    });
+    out
 }
 
 /// The `kommuner.csv` header: one column per [`RateCode::TERMIN_CODES`].
@@ -115,8 +170,13 @@ pub fn avvik_record(a: &Avvik) -> [String; 7] {
 pub fn write_grunnlag<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
     let mut c = csv_writer(w);
     c.write_record(GRUNNLAG_HEADER)?;
+    let termin = r.termin.to_string();
+    let mut buf = String::with_capacity(32);
     for l in &r.lines {
-        c.write_record(grunnlag_record(r.termin, l))?;
+        grunnlag_fields(&termin, l, &mut buf, |f| {
+            c.write_field(f).map_err(io::Error::from)
+        })?;
+        c.write_record(None::<&[u8]>)?;
     }
     c.flush()
 }
@@ -131,10 +191,26 @@ pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
 }
 
 pub fn write_utbetalt<W: Write>(w: W, ledger: &[LedgerLine]) -> io::Result<()> {
+    use std::fmt::Write as _;
     let mut c = csv_writer(w);
     c.write_record(UTBETALT_HEADER)?;
+    let mut buf = String::with_capacity(32);
     for l in ledger {
-        c.write_record(ledger_record(l))?;
+        buf.clear();
+        let _ = write!(buf, "{}", l.termin);
+        c.write_field(&buf)?;
+        buf.clear();
+        let _ = write!(buf, "{}", l.key.kommune);
+        c.write_field(&buf)?;
+        c.write_field(l.key.fnr.as_str())?;
+        c.write_field(l.key.kode.as_str())?;
+        buf.clear();
+        let _ = write!(buf, "{}", l.key.ar);
+        c.write_field(&buf)?;
+        buf.clear();
+        push_money(&mut buf, l.belop);
+        c.write_field(&buf)?;
+        c.write_record(None::<&[u8]>)?;
     }
     c.flush()
 }
@@ -213,5 +289,27 @@ mod tests {
         assert_eq!(ar[2], fnr.masked());
         assert!(!ar[4].contains(fnr.as_str()));
         assert_eq!(kommuner_header().len(), 3 + 12 + 2);
+        // The streaming writers give the same text as the record functions.
+        for x in ["-0.001", "0", "-12", "1234.5", "2.345", "-2.345"] {
+            let mut b = String::new();
+            push_money(&mut b, Decimal::from_str(x).unwrap());
+            assert_eq!(b, fmt_money(Decimal::from_str(x).unwrap()), "{x}");
+        }
+        let mut ledger_text = Vec::new();
+        let ll = LedgerLine {
+            termin: t,
+            key: l.key,
+            belop: Decimal::from_str("-10.5").unwrap(),
+            origin: String::new(),
+        };
+        write_utbetalt(&mut ledger_text, std::slice::from_ref(&ll)).unwrap();
+        assert_eq!(
+            String::from_utf8(ledger_text)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap(),
+            ledger_record(&ll).join(",")
+        );
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub struct OutputDir {
     dir: PathBuf,
     pending: Vec<(PathBuf, PathBuf)>,
+    /// Files of an earlier run that this run must not leave behind (removed at commit).
+    obsolete: Vec<PathBuf>,
 }
 
 impl OutputDir {
@@ -20,6 +22,7 @@ impl OutputDir {
         Ok(OutputDir {
             dir: dir.to_path_buf(),
             pending: Vec::new(),
+            obsolete: Vec::new(),
         })
     }
 
@@ -55,11 +58,23 @@ impl OutputDir {
         self.write_file(name, private, |w| w.write_all(bytes))
     }
 
-    /// Renames every written file into place.
+    /// Marks a file left in the folder by an earlier run (e.g. a payment file this run does not write) to be
+    /// removed when the run commits, so the folder never mixes two runs' files. Nothing happens on failure.
+    pub fn remove_on_commit(&mut self, name: &str) {
+        self.obsolete.push(self.dir.join(name));
+    }
+
+    /// Renames every written file into place, then removes the obsolete ones.
     pub fn commit(mut self) -> io::Result<()> {
         for (tmp, target) in std::mem::take(&mut self.pending) {
             fs::rename(&tmp, &target)?;
             remove_stale_temps(&target);
+        }
+        for old in std::mem::take(&mut self.obsolete) {
+            match fs::remove_file(&old) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
         if let Ok(d) = File::open(&self.dir) {
             let _ = d.sync_all();
@@ -149,7 +164,15 @@ mod tests {
         );
         let mut out = OutputDir::create(tmp.path()).unwrap();
         out.write_bytes("sub/a.csv", true, b"x\n").unwrap();
+        fs::write(tmp.path().join("old.xml"), b"stale").unwrap();
+        out.remove_on_commit("old.xml");
+        out.remove_on_commit("never-existed.xml");
+        assert!(
+            tmp.path().join("old.xml").exists(),
+            "removed only at commit"
+        );
         out.commit().unwrap();
+        assert!(!tmp.path().join("old.xml").exists());
         assert_eq!(fs::read(tmp.path().join("sub/a.csv")).unwrap(), b"x\n");
         #[cfg(unix)]
         {

@@ -1,0 +1,173 @@
+//! `tilskudd termin` with the payment files, report and split wired in (SPEC T-5, §6; issue 4), on the shipped
+//! example.
+
+use assert_cmd::Command;
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn termin(out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("tilskudd")
+        .unwrap()
+        .current_dir(repo())
+        .args([
+            "termin",
+            "2024-Q4",
+            "--dsf",
+            "fixtures/example/dsf",
+            "--rates",
+            "fixtures/example/satser.csv",
+            "--kommuner",
+            "fixtures/example/kommuner.csv",
+            "--config",
+            "fixtures/example/tilskudd.conf",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+#[test]
+fn t5_refuses_the_bank_file_with_example_rates_but_writes_the_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    let o = termin(&out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.join("utbetaling.csv").exists());
+    assert!(!out.join("utbetaling.xml").exists());
+    assert!(out.join("rapport.xlsx").exists());
+    assert!(out.join("grunnlag.csv").exists());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("T-5"),
+        "the refusal is said loudly: {stderr}"
+    );
+    let m = manifest(&out);
+    assert_eq!(m["payment_file"]["written"], false);
+    assert_eq!(m["all_rates_adopted"], false);
+}
+
+#[test]
+fn bank_file_ties_to_the_municipalities_and_a_refused_rerun_removes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    let o = termin(&out, &["--allow-unadopted-rates"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Σ utbetaling.csv = Σ kommuner.csv where utbetales = ja = manifest ctrl_sum = XML CtrlSum.
+    let csv_sum: Decimal = std::fs::read_to_string(out.join("utbetaling.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| dec(l.split(',').nth(5).unwrap()))
+        .sum();
+    let kommuner = std::fs::read_to_string(out.join("kommuner.csv")).unwrap();
+    let header: Vec<&str> = kommuner.lines().next().unwrap().split(',').collect();
+    let (i_sum, i_ja) = (
+        header.iter().position(|h| *h == "sum").unwrap(),
+        header.iter().position(|h| *h == "utbetales").unwrap(),
+    );
+    let paying: Decimal = kommuner
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[i_ja] == "ja")
+        .map(|f| dec(f[i_sum]))
+        .sum();
+    assert_eq!(csv_sum, paying);
+    let m = manifest(&out);
+    assert_eq!(
+        dec(m["payment_file"]["ctrl_sum"].as_str().unwrap()),
+        csv_sum
+    );
+    assert_eq!(m["payment_file"]["stemmer"], true);
+    assert_eq!(m["control"]["stemmer"], true);
+    let xml = std::fs::read_to_string(out.join("utbetaling.xml")).unwrap();
+    let ctrl = xml
+        .split("<CtrlSum>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(dec(ctrl), csv_sum);
+
+    // A rerun into the same folder that refuses the bank file must not leave the old one behind.
+    let o = termin(&out, &["--force"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!out.join("utbetaling.csv").exists());
+    assert!(!out.join("utbetaling.xml").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn split_kommuner_gives_each_municipality_only_its_own_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    let o = termin(&out, &["--split-kommuner"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let oslo = std::fs::read_to_string(out.join("kommuner/0301/grunnlag.csv")).unwrap();
+    let lines: Vec<&str> = oslo.lines().skip(1).collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| l.split(',').nth(1) == Some("0301")));
+    assert!(out.join("kommuner/0301/rapport.xlsx").exists());
+    // Every Oslo line of the full basis is in Oslo's file.
+    let all = std::fs::read_to_string(out.join("grunnlag.csv")).unwrap();
+    let full: Vec<&str> = all
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("0301"))
+        .collect();
+    assert_eq!(full, lines);
+}
+
+#[test]
+fn a_bad_debtor_account_fails_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    // 1234.56.78904: the control digit of 1234567890 is 3 (ID-5), so 4 is wrong.
+    let o = termin(
+        &out,
+        &[
+            "--allow-unadopted-rates",
+            "--debtor-account",
+            "1234.56.78904",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--debtor-account"));
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+}
