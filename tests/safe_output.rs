@@ -110,17 +110,17 @@ fn person_level_files_are_private() {
     let tmp = tempfile::tempdir().unwrap();
     let g = generate(tmp.path(), 100);
     let out = tmp.path().join("out");
-    assert!(completed(termin_cmd(&g, &out).status().unwrap().code()));
+    // With payment files (the generated rates are examples: allowed explicitly, T-5).
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example/tilskudd.conf");
+    let mut c = termin_cmd(&g, &out);
+    c.arg("--allow-unadopted-rates").arg("--config").arg(conf);
+    assert!(completed(c.status().unwrap().code()));
     let mode = |f: &str| fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777;
-    for f in ["grunnlag.csv", "utbetalt.csv", "avvik.csv"] {
+    for f in ["grunnlag.csv", "utbetalt.csv", "avvik.csv", "rapport.xlsx"] {
         assert_eq!(mode(f), 0o600, "{f}");
     }
-    // Written only when payment files are produced (rates adopted or allowed); private when there.
-    for f in ["rapport.xlsx", "utbetaling.csv"] {
-        if out.join(f).exists() {
-            assert_eq!(mode(f), 0o600, "{f}");
-        }
-    }
+    // The bank files name municipalities only: not person-level.
+    assert!(out.join("utbetaling.csv").exists() && out.join("utbetaling.xml").exists());
     // No temporary file is left after a successful run.
     assert!(
         files(&out).iter().all(|f| !f.contains(".tmp-")),
