@@ -29,6 +29,14 @@ fn generate(dir: &Path, persons: u32) -> PathBuf {
     g
 }
 
+/// `termin` with the payment files (example rates allowed explicitly, T-5).
+fn termin_pay_cmd(g: &Path, out: &Path) -> std::process::Command {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example/tilskudd.conf");
+    let mut c = termin_cmd(g, out);
+    c.arg("--allow-unadopted-rates").arg("--config").arg(conf);
+    c
+}
+
 fn termin_cmd(g: &Path, out: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(bin());
     c.args(["termin", "2024-Q4", "--dsf"])
@@ -63,6 +71,16 @@ fn files(dir: &Path) -> Vec<String> {
 
 /// The outputs compared byte for byte (manifest.json names the --out folder in its command line).
 const COMPARED: [&str; 4] = ["grunnlag.csv", "kommuner.csv", "utbetalt.csv", "avvik.csv"];
+/// With the payment files and the report (all deterministic: `--created` defaults to the basis date).
+const ALL: [&str; 7] = [
+    "grunnlag.csv",
+    "kommuner.csv",
+    "utbetalt.csv",
+    "avvik.csv",
+    "utbetaling.csv",
+    "utbetaling.xml",
+    "rapport.xlsx",
+];
 
 #[test]
 fn refuses_existing_termin_folder_unless_force() {
@@ -111,10 +129,7 @@ fn person_level_files_are_private() {
     let g = generate(tmp.path(), 100);
     let out = tmp.path().join("out");
     // With payment files (the generated rates are examples: allowed explicitly, T-5).
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example/tilskudd.conf");
-    let mut c = termin_cmd(&g, &out);
-    c.arg("--allow-unadopted-rates").arg("--config").arg(conf);
-    assert!(completed(c.status().unwrap().code()));
+    assert!(completed(termin_pay_cmd(&g, &out).status().unwrap().code()));
     let mode = |f: &str| fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777;
     for f in ["grunnlag.csv", "utbetalt.csv", "avvik.csv", "rapport.xlsx"] {
         assert_eq!(mode(f), 0o600, "{f}");
@@ -139,7 +154,7 @@ fn killed_run_leaves_no_partial_files() {
     let g = generate(tmp.path(), 20_000);
     let reference = tmp.path().join("reference");
     assert!(completed(
-        termin_cmd(&g, &reference).status().unwrap().code()
+        termin_pay_cmd(&g, &reference).status().unwrap().code()
     ));
     let want: Vec<Vec<u8>> = COMPARED
         .iter()
@@ -150,7 +165,7 @@ fn killed_run_leaves_no_partial_files() {
     let mut caught_mid_write = 0;
     for attempt in 0..6 {
         let _ = fs::remove_file(out.join("manifest.json"));
-        let mut child = termin_cmd(&g, &out).spawn().unwrap();
+        let mut child = termin_pay_cmd(&g, &out).spawn().unwrap();
         let start = Instant::now();
         // Attempts 0..3: kill as soon as a temporary file appears (mid-write); later ones: after a
         // fixed delay, wherever the run is.
@@ -170,7 +185,7 @@ fn killed_run_leaves_no_partial_files() {
         }
         let _ = child.kill(); // SIGKILL: no Drop, no cleanup
         let _ = child.wait();
-        for (f, w) in COMPARED.iter().zip(&want) {
+        for (f, w) in ALL.iter().zip(&want) {
             if let Ok(got) = fs::read(out.join(f)) {
                 assert!(
                     &got == w,
@@ -192,7 +207,7 @@ fn killed_run_leaves_no_partial_files() {
         "no attempt caught the run while writing"
     );
 
-    let mut last = termin_cmd(&g, &out);
+    let mut last = termin_pay_cmd(&g, &out);
     last.arg("--force");
     assert!(completed(last.status().unwrap().code()));
     let names = files(&out);
@@ -200,7 +215,7 @@ fn killed_run_leaves_no_partial_files() {
         names.iter().all(|f| !f.contains(".tmp-")),
         "temporary files left: {names:?}"
     );
-    for (f, w) in COMPARED.iter().zip(&want) {
+    for (f, w) in ALL.iter().zip(&want) {
         assert!(&fs::read(out.join(f)).unwrap() == w, "{f}");
     }
 }
