@@ -50,22 +50,6 @@ fn io_error_cause_printed_once() {
     assert!(text.contains("/no/such/dsf-folder"), "{text}");
 }
 
-/// A header-only `personer` table reported "no problems found": a truncated export went unnoticed.
-#[test]
-fn header_only_personer_warns() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("personer.csv"),
-        "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n",
-    )
-    .unwrap();
-    let l = load_dsf(dir.path(), &opts()).unwrap();
-    assert_eq!(l.data.personer.len(), 0);
-    assert_eq!(l.avvik.len(), 1);
-    assert_eq!(l.avvik[0].kode, "ingen_rader");
-    assert_eq!(l.avvik[0].niva, tilskudd::domain::avvik::Niva::Advarsel);
-}
-
 /// An unclosed quote swallowed the next line(s) into one record, and the message advised quoting a
 /// delimiter: the user could not see that a whole person was missing.
 #[test]

@@ -214,17 +214,6 @@ fn read_personer_into(
         }
         keep_problems(&mut problems, c);
     })?;
-    if n == 0 {
-        // A header without persons is almost always a broken or truncated export; say so rather than
-        // reporting "no problems" over an empty run.
-        out.avvik.push(Avvik::warning(
-            &name,
-            Some(1),
-            None,
-            "ingen_rader",
-            "the table has a header but no data rows; check that the DSF export is complete".into(),
-        ));
-    }
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
     // Sorted by the number as an integer (computed once per row): cheaper than comparing digit arrays.
