@@ -223,3 +223,27 @@ fn huge_amount_is_refused_not_overflowed() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("satser.csv:2: belop:"), "{err}");
 }
+
+/// Fuzzing (`csv_table`): with `\r`-only line ends (old Mac files) every record got line 1, because only
+/// `\n` was counted. The loader keys problems by line, so two bad rows counted as one rejected row, an
+/// accepted row was not returned, and a duplicate fnr removed every person sharing "line 1".
+#[test]
+fn cr_only_line_ends_keep_lines_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (fnr("018190000"), fnr("028190000"), fnr("038190000"));
+    fs::write(
+        dir.path().join("personer.csv"),
+        format!(
+            "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\r{a},2024-03-01,0301,S1,flyktning\r{b},2024-03-01,0301,S2,flyktnin\r{c},2024-03-01,0301,S3,flyktning\r{c},2024-03-01,0301,S4,flyktning\r"
+        ),
+    )
+    .unwrap();
+    let l = load_dsf(dir.path(), &opts()).unwrap();
+    let s = &l.stats[0];
+    // 4 rows: line 3 has a bad målgruppe, lines 4 and 5 share an fnr (both rejected): 1 accepted.
+    assert_eq!((s.read, s.accepted, s.rejected), (4, 1, 3));
+    assert_eq!(l.data.personer.len(), 1);
+    assert_eq!(l.data.personer[0].fnr.as_str(), a);
+    let lines: Vec<Option<u64>> = l.avvik.iter().map(|x| x.linje).collect();
+    assert_eq!(lines, vec![Some(3), Some(4), Some(5)]);
+}
