@@ -34,7 +34,7 @@ pub struct Args {
     pub rates: Vec<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub paid: Vec<PathBuf>,
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::values::parse_date_arg)]
     pub basis_date: Option<chrono::NaiveDate>,
     #[arg(long, value_name = "YEAR", default_value_t = 2021)]
     pub auto_from: i32,

@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub paid: Vec<PathBuf>,
     /// Registration cut-off (IT-2); default the quarter's last day.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::values::parse_date_arg)]
     pub basis_date: Option<NaiveDate>,
     /// First settlement year paid automatically (IT-3).
     #[arg(long, value_name = "YEAR", default_value_t = 2021)]
@@ -136,6 +136,21 @@ impl TerminInputs {
             Vec::new()
         } else {
             let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
+            // A ledger row that cannot be read is money paid before that T-2 would not deduct: it would
+            // be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row [model (f)].
+            let bad: Vec<String> = l
+                .avvik
+                .iter()
+                .filter(|a| a.niva == Niva::Avvist)
+                .map(|a| a.to_string())
+                .collect();
+            if !bad.is_empty() {
+                bail!(
+                    "the ledger (--paid) has {} rejected row(s); fix them first (what was paid before must not be paid again or dropped from the ledger):\n  {}",
+                    bad.len(),
+                    bad.join("\n  ")
+                );
+            }
             avvik.extend(l.avvik);
             stats.extend(l.stats);
             files.extend(manifest::inputs_of("paid", &l.files));

@@ -27,14 +27,21 @@ impl<'f> RowCheck<'f> {
             fnr: None,
         };
         if let Some((found, expected)) = row.shape {
-            c.reject(
-                None,
-                "feil_antall_felt",
+            let msg = if row.spans_lines() {
+                // An unclosed quote swallows the following lines into this record: say so, else the
+                // user looks for a stray delimiter while whole rows are missing.
+                format!(
+                    "the record starting on this line has {found} fields but the header has {expected}, and \
+                     runs over several lines: a quote (\") opened here is not closed; close it (the lines \
+                     after it were read as part of this record)"
+                )
+            } else {
                 format!(
                     "the line has {found} fields but the header has {expected}; a value holding the \
                      delimiter must be quoted (e.g. \"1234,50\")"
-                ),
-            );
+                )
+            };
+            c.reject(None, "feil_antall_felt", msg);
         }
         c
     }
@@ -157,7 +164,9 @@ impl<'f> RowCheck<'f> {
             self.reject(
                 Some(col),
                 "ugyldig_kommunenummer",
-                format!("'{raw}' is not a kommunenummer (4 digits)"),
+                format!(
+                    "'{raw}' is not a kommunenummer (4 digits); write all four, with the leading zero (0301, not 301)"
+                ),
             );
             return None;
         };

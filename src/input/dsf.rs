@@ -79,7 +79,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
     } else if !path.exists() {
         return Err(InputError::Io {
             path: table::display(path),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file or folder; check the path given to --dsf",
+            ),
         });
     } else {
         return Err(InputError::Format {

@@ -73,7 +73,9 @@ pub struct LoadOptions<'a> {
 /// A table that cannot be read at all. Row problems are never errors; they are [`Avvik`].
 #[derive(Debug, Error)]
 pub enum InputError {
-    #[error("{path}: {source}")]
+    // The cause is the error's `source`, which `{:#}` (main) prints after this text; naming it here too
+    // printed it twice ("x: no such file: no such file").
+    #[error("cannot read {path}")]
     Io {
         path: String,
         source: std::io::Error,

@@ -133,6 +133,15 @@ enum RowData<'r> {
 }
 
 impl<'r> Row<'r> {
+    /// Whether a CSV record holds a line break inside a field (a quoted multi-line value, or an unclosed
+    /// quote that swallowed the following lines).
+    pub fn spans_lines(&self) -> bool {
+        match self.data {
+            RowData::Csv(rec) => rec.iter().any(|f| f.contains(&b'\n')),
+            RowData::Sheet(_) => false,
+        }
+    }
+
     /// The cell of a resolved column (`None`: the column is not in the table → empty).
     pub fn cell(&self, idx: Option<usize>) -> Cell<'r> {
         let Some(i) = idx else {
@@ -500,9 +509,11 @@ struct LineIndex {
     chunks: VecDeque<(u64, Vec<u8>)>,
     /// Absolute offset of the end of the bytes read so far.
     end: u64,
-    /// Offset scanned up to, and the number of `\n` before it.
+    /// Offset scanned up to, and the number of line ends before it.
     pos: u64,
     newlines: u64,
+    /// Whether the last byte scanned was `\r` (a following `\n` then ends the same line).
+    prev_cr: bool,
 }
 
 impl LineIndex {
@@ -522,6 +533,24 @@ impl LineIndex {
         data.get((at - off) as usize).copied()
     }
 
+    /// Counts the line ends in `s`, which follows the bytes scanned so far: `\n`, `\r\n` and a lone `\r`
+    /// each end a line, as they end a record for the csv crate. Counting only `\n` gave every record of a
+    /// file with (old Mac) `\r` line ends line 1, and the loaders, which key problems by line, then
+    /// miscounted and dropped rows (found by fuzzing, issue 7).
+    fn scan(&mut self, s: &[u8]) {
+        let Some(&last) = s.last() else {
+            return;
+        };
+        let lf = s.iter().filter(|b| **b == b'\n').count();
+        let cr = s.iter().filter(|b| **b == b'\r').count();
+        let mut crlf = s.windows(2).filter(|w| w == b"\r\n").count();
+        if self.prev_cr && s[0] == b'\n' {
+            crlf += 1;
+        }
+        self.newlines += (lf + cr - crlf) as u64;
+        self.prev_cr = last == b'\r';
+    }
+
     /// 1-based line of the first content byte of a record starting at `start`.
     fn line_at(&mut self, start: u64) -> u64 {
         // Drop chunks wholly before the scan position.
@@ -532,21 +561,21 @@ impl LineIndex {
                 break;
             }
         }
-        for (off, d) in &self.chunks {
+        let chunks = std::mem::take(&mut self.chunks);
+        for (off, d) in &chunks {
             let lo = self.pos.max(*off);
             let hi = start.min(off + d.len() as u64);
             if lo < hi {
-                let slice = &d[(lo - off) as usize..(hi - off) as usize];
-                self.newlines += slice.iter().filter(|b| **b == b'\n').count() as u64;
+                self.scan(&d[(lo - off) as usize..(hi - off) as usize]);
             }
         }
+        self.chunks = chunks;
         self.pos = self.pos.max(start);
         while let Some(b) = self.byte(self.pos) {
-            match b {
-                b'\n' => self.newlines += 1,
-                b'\r' => {}
-                _ => break,
+            if b != b'\n' && b != b'\r' {
+                break;
             }
+            self.scan(&[b]);
             self.pos += 1;
         }
         self.newlines + 1
@@ -736,13 +765,15 @@ impl Workbook {
     /// Opens one sheet as a table named `file.xlsx[sheet]`. The header is the first non-empty row.
     pub fn table(&mut self, sheet: &str) -> Result<Table, InputError> {
         let name = format!("{}[{}]", self.path, sheet);
-        let range = self
-            .sheets
-            .worksheet_range(sheet)
-            .map_err(|e| InputError::Format {
-                file: name.clone(),
-                message: format!("cannot read the sheet: {e}"),
-            })?;
+        let range = match &mut self.sheets {
+            Sheets::Xlsx(x) => xlsx_range(x, sheet, &name)?,
+            other => other
+                .worksheet_range(sheet)
+                .map_err(|e| InputError::Format {
+                    file: name.clone(),
+                    message: format!("cannot read the sheet: {e}"),
+                })?,
+        };
         let Some((start_row, _)) = range.start() else {
             return Err(InputError::Format {
                 file: name,
@@ -774,6 +805,57 @@ impl Workbook {
             hash: None,
         })
     }
+}
+
+/// The most cells a sheet's used range may span (1 048 576 rows × 32 columns): calamine stores a sheet as
+/// a dense rectangle, so one stray cell at XFD1048576 in a 5 KB file asked for 549 GB and aborted the
+/// process (found by fuzzing, issue 7).
+pub const MAX_SHEET_CELLS: u64 = 1 << 25;
+
+/// Reads an `.xlsx` sheet like calamine's `worksheet_range` (non-empty cells, dense range over them),
+/// refusing a used range larger than [`MAX_SHEET_CELLS`] before it is allocated.
+fn xlsx_range<RS: Read + std::io::Seek>(
+    x: &mut calamine::Xlsx<RS>,
+    sheet: &str,
+    name: &str,
+) -> Result<Range<Data>, InputError> {
+    let err = |e: calamine::XlsxError| InputError::Format {
+        file: name.to_string(),
+        message: format!("cannot read the sheet: {e}"),
+    };
+    let mut reader = match x.worksheet_cells_reader(sheet) {
+        Ok(r) => r,
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+        Err(e) => return Err(err(e)),
+    };
+    let mut cells: Vec<calamine::Cell<Data>> = Vec::new();
+    let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    while let Some(cell) = reader.next_cell().map_err(err)? {
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
+        let area = u64::from(r1 - r0 + 1) * u64::from(c1 - c0 + 1);
+        if area > MAX_SHEET_CELLS {
+            return Err(InputError::Format {
+                file: name.to_string(),
+                message: format!(
+                    "the sheet's used range spans rows {}..{} and columns {}..{} ({area} cells, more than {MAX_SHEET_CELLS}); \
+                     delete the stray cells far below or right of the table, or export it as CSV",
+                    r0 + 1,
+                    r1 + 1,
+                    c0 + 1,
+                    c1 + 1
+                ),
+            });
+        }
+        cells.push(calamine::Cell::new(
+            (r, c),
+            Data::from(cell.get_value().clone()),
+        ));
+    }
+    Ok(Range::from_sparse(cells))
 }
 
 /// Opens a one-table file: a CSV file, or a workbook's sheet named `sheet` (else its first sheet).

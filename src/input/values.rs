@@ -55,6 +55,15 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::DoesNotExist)
 }
 
+/// A date given on the command line (`--basis-date`): the forms of SPEC §1.1, with a message that says
+/// which forms are accepted (clap otherwise shows chrono's "input contains invalid characters").
+pub fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
+    parse_date(s).map_err(|e| match e {
+        DateError::DoesNotExist => format!("the date '{s}' does not exist"),
+        DateError::Format => format!("'{s}' is not a date; write YYYY-MM-DD or DD.MM.YYYY"),
+    })
+}
+
 /// A date cell: a real Excel date, or text.
 pub fn cell_date(c: &Cell) -> Result<NaiveDate, DateError> {
     match c {
@@ -109,17 +118,26 @@ pub fn parse_amount(s: &str) -> Option<Decimal> {
         text.push('.');
         text.push_str(frac);
     }
-    Decimal::from_str_exact(&text).ok()
+    Decimal::from_str_exact(&text).ok().and_then(within_limit)
 }
 
 /// An amount cell: a numeric Excel cell or text.
 pub fn cell_amount(c: &Cell) -> Option<Decimal> {
     match c {
-        Cell::Int(i) => Some(Decimal::from(*i)),
-        Cell::Float(f) => decimal_from_sheet_number(*f),
+        Cell::Int(i) => within_limit(Decimal::from(*i)),
+        Cell::Float(f) => decimal_from_sheet_number(*f).and_then(within_limit),
         Cell::Text(s) => parse_amount(s),
         _ => None,
     }
+}
+
+/// The largest amount accepted: 999 999 999 999 999.99 NOK (15 integer digits). Far above any grant, and
+/// far enough below `Decimal`'s 28 digits that yearly amounts × 12 (IT-13) and sums over millions of lines
+/// cannot overflow: a rate of 79 228 162 514 264 337 593 543 950 335 made the termin panic (fuzzing).
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x5D89_FFFF, 0x0163_4578, 0, false, 2);
+
+fn within_limit(d: Decimal) -> Option<Decimal> {
+    (d.abs() <= MAX_AMOUNT).then_some(d)
 }
 
 /// A value that is not one of the boolean spellings of SPEC §1.1.

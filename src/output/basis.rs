@@ -2,7 +2,7 @@
 //! `avvik.csv`. They only render a [`TerminResult`]; every amount was computed by the engine.
 //!
 //! Files holding full person numbers (`grunnlag.csv`, `utbetalt.csv`) are written private (owner only);
-//! `avvik.csv` masks them.
+//! `avvik.csv` masks them and is private too (birth dates, reasons such as death).
 
 use crate::domain::avvik::Avvik;
 use crate::domain::basis::{BasisLine, KommuneSum, TerminResult};
@@ -229,7 +229,9 @@ pub fn write_basis_files(out: &mut OutputDir, r: &TerminResult) -> io::Result<()
     out.write_file(GRUNNLAG_FILE, true, |w| write_grunnlag(w, r))?;
     out.write_file(KOMMUNER_FILE, false, |w| write_kommuner(w, r))?;
     out.write_file(UTBETALT_FILE, true, |w| write_utbetalt(w, &r.new_ledger))?;
-    out.write_file(AVVIK_FILE, false, |w| write_avvik(w, &r.avvik))?;
+    // Private as well: masked numbers still carry birth dates and the reasons (death, emigration) are
+    // personal data (issue 7: person-level files are readable by the owner only).
+    out.write_file(AVVIK_FILE, true, |w| write_avvik(w, &r.avvik))?;
     Ok(())
 }
 

@@ -68,6 +68,7 @@ impl OutputDir {
     pub fn commit(mut self) -> io::Result<()> {
         for (tmp, target) in std::mem::take(&mut self.pending) {
             fs::rename(&tmp, &target)?;
+            remove_stale_temps(&target);
         }
         for old in std::mem::take(&mut self.obsolete) {
             match fs::remove_file(&old) {
@@ -86,6 +87,28 @@ impl Drop for OutputDir {
     fn drop(&mut self) {
         for (tmp, _) in &self.pending {
             let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Removes `.{name}.tmp-{pid}` files beside `target` left by an earlier run that was killed before it
+/// could clean up (a killed process runs no `Drop`); ours has just been renamed away.
+fn remove_stale_temps(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
+    else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let stale = e.file_name().to_str().is_some_and(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if stale {
+            let _ = fs::remove_file(e.path());
         }
     }
 }
