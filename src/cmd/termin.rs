@@ -177,20 +177,24 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     // Payment options are checked before any work, so a typo in --debtor-account fails in a second.
     let pay_opts = payment_options(args, params.basis_date)?;
+    let mut timer = PhaseTimer::from_env();
     let inputs = TerminInputs::load(
         &args.input,
         &args.rates,
         &args.paid,
         params.basis_date.year(),
     )?;
+    timer.lap("read inputs");
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
     // A missing rate stops here: nothing has been written (SPEC §1.6, §7 exit 1).
+    timer.lap("engine index");
     let mut result = engine.run(inputs.kommuner.as_ref())?;
     fill_reader_counts(&mut result, &inputs);
     let mut avvik = inputs.avvik.clone();
     avvik.append(&mut result.avvik);
     result.avvik = avvik;
 
+    timer.lap("engine run");
     let mut out =
         OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
@@ -242,6 +246,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let command_line: Vec<String> = std::env::args()
         .map(|a| crate::domain::ids::mask_text(&a))
         .collect();
+    timer.lap("payment files");
     let mut m = manifest::build(
         &result,
         &inputs.rates,
@@ -254,6 +259,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let ctx = || format!("writing to {}", args.out.display());
     // The workbook is built and compressed in memory on its own thread while the CSV files are written
     // (same bytes as building it afterwards; only the wall time changes).
+    timer.lap("manifest");
     let (basis, report) = std::thread::scope(|s| {
         let report = s.spawn(|| xlsx::report_xlsx_bytes(&result, &inputs.rates, None));
         let basis = writers::write_basis_files(&mut out, &result);
@@ -272,9 +278,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
         .with_context(ctx)?;
+    timer.lap("csv + xlsx");
     out.commit()
         .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;
 
+    timer.lap("commit");
     print_summary(&result, &inputs.rates, &args.out);
     for w in &pay.warnings {
         eprintln!("{w}");
@@ -286,6 +294,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Ok(Outcome::RowsRejected)
     } else {
         Ok(Outcome::Clean)
+    }
+}
+
+/// With `TILSKUDD_TIMING` set, the wall time of each phase goes to stderr (issue 6 profiling).
+struct PhaseTimer(Option<std::time::Instant>);
+
+impl PhaseTimer {
+    fn from_env() -> PhaseTimer {
+        PhaseTimer(std::env::var_os("TILSKUDD_TIMING").map(|_| std::time::Instant::now()))
+    }
+    fn lap(&mut self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+            self.0 = Some(std::time::Instant::now());
+        }
     }
 }
 
