@@ -84,12 +84,12 @@ for size in "${SIZES[@]}"; do
 
     out=$(mktemp -d)
     best termin "$BIN" termin 2024-Q4 --dsf "$dir/dsf" --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" \
-        --out "$out/out" --allow-unadopted-rates --force
+        --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
     if [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; then
         ROWS+=("| $size | termin 2024-Q4 | $WALL | $RSS | $(ratio "$WALL" "$fw") | ok (exit $RC) |")
         mv "$out/out" "$out/all-cores"
         measure "termin 1 thread" env RAYON_NUM_THREADS=1 "$BIN" termin 2024-Q4 --dsf "$dir/dsf" \
-            --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --out "$out/out" --allow-unadopted-rates --force
+            --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
         same="identical to all cores"
         diff -rq "$out/all-cores" "$out/out" >/dev/null 2>&1 || same="DIFFERS from all cores"
         ROWS+=("| $size | termin 2024-Q4, 1 thread | $WALL | $RSS | $(ratio "$WALL" "$fw") | exit $RC, output $same |")
