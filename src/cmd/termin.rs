@@ -64,6 +64,10 @@ pub struct Args {
     /// Overwrite an existing output folder that already holds a termin.
     #[arg(long)]
     pub force: bool,
+    /// Rows at most in the `Linjer` and `Avvik` sheets of rapport.xlsx (the CSV files hold every row;
+    /// large sheets are slow to build). At most 1048574.
+    #[arg(long, value_name = "N", default_value_t = xlsx::MAX_DATA_ROWS)]
+    pub report_rows: usize,
 }
 
 /// Every input of a termin calculation, read and checked (shared with `explain`).
@@ -261,7 +265,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     // (same bytes as building it afterwards; only the wall time changes).
     timer.lap("manifest");
     let (basis, report) = std::thread::scope(|s| {
-        let report = s.spawn(|| xlsx::report_xlsx_bytes(&result, &inputs.rates, None));
+        let report =
+            s.spawn(|| xlsx::report_with_row_limit(&result, &inputs.rates, None, args.report_rows));
         let basis = writers::write_basis_files(&mut out, &result);
         (basis, report.join())
     });
