@@ -288,26 +288,50 @@ pub fn avvik_record(a: &Avvik) -> [String; 7] {
 
 pub fn write_grunnlag<W: Write>(mut w: W, r: &TerminResult) -> io::Result<()> {
     let termin = r.termin.to_string();
-    let plain = |l: &BasisLine| !l.regler.iter().any(|x| needs_quoting(x));
-    let mut line = Vec::with_capacity(1 << 16);
-    line.extend_from_slice(GRUNNLAG_HEADER.join(",").as_bytes());
-    line.push(b'\n');
-    for l in &r.lines {
-        if plain(l) {
-            grunnlag_line(&mut line, &termin, l);
-        } else {
+    w.write_all(GRUNNLAG_HEADER.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    // Blocks of lines are formatted in parallel and written in order: the same bytes with any number of
+    // threads, and at most one batch of blocks in memory.
+    write_blocks(&mut w, &r.lines, |buf, l| {
+        if l.regler.iter().any(|x| needs_quoting(x)) {
             // Never for the engine's rule ids; kept exact should one ever need quoting.
             let mut c = csv_writer(Vec::new());
             c.write_record(grunnlag_record(r.termin, l))?;
-            line.extend_from_slice(&c.into_inner().map_err(|e| e.into_error())?);
+            buf.extend_from_slice(&c.into_inner().map_err(|e| e.into_error())?);
+        } else {
+            grunnlag_line(buf, &termin, l);
         }
-        if line.len() >= 1 << 16 {
-            w.write_all(&line)?;
-            line.clear();
+        Ok(())
+    })?;
+    w.flush()
+}
+
+/// Formats `items` in blocks of 16 384 on the rayon pool, 16 blocks at a time, and writes the blocks in
+/// order.
+fn write_blocks<T, W, F>(w: &mut W, items: &[T], format: F) -> io::Result<()>
+where
+    T: Sync,
+    W: Write,
+    F: Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+{
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 14;
+    for batch in items.chunks(BLOCK * 16) {
+        let bufs: Vec<io::Result<Vec<u8>>> = batch
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let mut buf = Vec::with_capacity(block.len() * 128);
+                for x in block {
+                    format(&mut buf, x)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for b in bufs {
+            w.write_all(&b?)?;
         }
     }
-    w.write_all(&line)?;
-    w.flush()
+    Ok(())
 }
 
 pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
@@ -322,35 +346,24 @@ pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
 /// `utbetalt.csv`: every field is digits, a termin, a code, `-` or `.`, so nothing is ever quoted and the
 /// records are assembled as bytes (the same bytes as the CSV writer gives for [`ledger_record`]).
 pub fn write_utbetalt<W: Write>(mut w: W, ledger: &[LedgerLine]) -> io::Result<()> {
-    let mut line = Vec::with_capacity(1 << 16);
-    line.extend_from_slice(UTBETALT_HEADER.join(",").as_bytes());
-    line.push(b'\n');
-    // The termin text of the previous line, reused: a ledger holds few termins.
-    let mut termin: Option<(Termin, String)> = None;
-    for l in ledger {
-        if termin.as_ref().is_none_or(|(t, _)| *t != l.termin) {
-            termin = Some((l.termin, l.termin.to_string()));
-        }
-        if let Some((_, t)) = &termin {
-            line.extend_from_slice(t.as_bytes());
-        }
+    w.write_all(UTBETALT_HEADER.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    write_blocks(&mut w, ledger, |line, l| {
+        // A ledger holds few termins; `Termin`'s text is short.
+        let _ = write!(line, "{}", l.termin);
         line.push(b',');
-        push_padded(&mut line, u64::from(l.key.kommune.code()), 4);
+        push_padded(line, u64::from(l.key.kommune.code()), 4);
         line.push(b',');
         line.extend_from_slice(l.key.fnr.as_str().as_bytes());
         line.push(b',');
         line.extend_from_slice(l.key.kode.as_str().as_bytes());
         line.push(b',');
-        push_int(&mut line, i64::from(l.key.ar));
+        push_int(line, i64::from(l.key.ar));
         line.push(b',');
-        push_money_bytes(&mut line, l.belop);
+        push_money_bytes(line, l.belop);
         line.push(b'\n');
-        if line.len() >= 1 << 16 {
-            w.write_all(&line)?;
-            line.clear();
-        }
-    }
-    w.write_all(&line)?;
+        Ok(())
+    })?;
     w.flush()
 }
 
