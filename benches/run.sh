@@ -6,7 +6,8 @@
 #              checking that both give byte-identical outputs
 # measured with /usr/bin/time -v, printed as a Markdown table with the ratio to the floor.
 #
-# Usage: benches/run.sh [100k] [1m] [10m]        (default: 100k 1m)
+# Usage: benches/run.sh [100k] [1m] [10m] [xlsx] (default: 100k 1m; xlsx = the 100k extract as one workbook,
+#                                                 converted by tests/perf_xlsx_input.rs)
 #        REGEN=1 benches/run.sh 1m               (regenerate cached data, and so time `generate`)
 #        REPEAT=3 benches/run.sh 1m              (best of 3 runs for floor and termin; default 1)
 #        TILSKUDD_BIN=path benches/run.sh 1m     (time another tilskudd binary, e.g. a local merge with the engine)
@@ -59,7 +60,9 @@ best() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "–" }'; }
 
 ROWS=()
+XLSX=""
 for size in "${SIZES[@]}"; do
+    if [ "$size" = xlsx ]; then XLSX=1; continue; fi
     case "$size" in
         100k) n=100000 ;;
         1m) n=1000000 ;;
@@ -84,12 +87,12 @@ for size in "${SIZES[@]}"; do
 
     out=$(mktemp -d)
     best termin "$BIN" termin 2024-Q4 --dsf "$dir/dsf" --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" \
-        --out "$out/out" --allow-unadopted-rates --force
+        --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
     if [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; then
         ROWS+=("| $size | termin 2024-Q4 | $WALL | $RSS | $(ratio "$WALL" "$fw") | ok (exit $RC) |")
         mv "$out/out" "$out/all-cores"
         measure "termin 1 thread" env RAYON_NUM_THREADS=1 "$BIN" termin 2024-Q4 --dsf "$dir/dsf" \
-            --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --out "$out/out" --allow-unadopted-rates --force
+            --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
         same="identical to all cores"
         diff -rq "$out/all-cores" "$out/out" >/dev/null 2>&1 || same="DIFFERS from all cores"
         ROWS+=("| $size | termin 2024-Q4, 1 thread | $WALL | $RSS | $(ratio "$WALL" "$fw") | exit $RC, output $same |")
@@ -100,6 +103,22 @@ for size in "${SIZES[@]}"; do
     fi
     rm -rf "$out"
 done
+
+if [ -n "$XLSX" ]; then
+    dir=$DATA/100k
+    echo "== 100k as Excel ($dir/dsf.xlsx)" >&2
+    [ -f "$dir/satser.csv" ] || "$GEN" generate --persons 100000 --seed 2024 --out "$dir" >/dev/null
+    if [ ! -f "$dir/dsf.xlsx" ]; then
+        TILSKUDD_XLSX_SIZE=100k cargo test --release --quiet --test perf_xlsx_input -- --ignored >&2 \
+            || { echo "error: converting to xlsx failed" >&2; exit 1; }
+    fi
+    out=$(mktemp -d)
+    best "termin xlsx" "$BIN" termin 2024-Q4 --dsf "$dir/dsf.xlsx" --rates "$dir/satser.csv" \
+        --kommuner "$dir/kommuner.csv" --config fixtures/example/tilskudd.conf --out "$out/out" \
+        --allow-unadopted-rates --force
+    ROWS+=("| 100k xlsx | termin 2024-Q4 from dsf.xlsx ($(du -m "$dir/dsf.xlsx" | cut -f1) MiB) | $WALL | $RSS | – | exit $RC (target < 10 s) |")
+    rm -rf "$out"
+fi
 
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(lscpu | awk -F': +' '/Model name/ { print $2; exit }')"

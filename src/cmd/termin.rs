@@ -64,6 +64,10 @@ pub struct Args {
     /// Overwrite an existing output folder that already holds a termin.
     #[arg(long)]
     pub force: bool,
+    /// Rows at most in the `Linjer` and `Avvik` sheets of rapport.xlsx (the CSV files hold every row;
+    /// large sheets are slow to build). At most 1048574.
+    #[arg(long, value_name = "N", default_value_t = xlsx::MAX_DATA_ROWS)]
+    pub report_rows: usize,
 }
 
 /// Every input of a termin calculation, read and checked (shared with `explain`).
@@ -192,20 +196,24 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     // Payment options are checked before any work, so a typo in --debtor-account fails in a second.
     let pay_opts = payment_options(args, params.basis_date)?;
+    let mut timer = PhaseTimer::from_env();
     let inputs = TerminInputs::load(
         &args.input,
         &args.rates,
         &args.paid,
         params.basis_date.year(),
     )?;
+    timer.lap("read inputs");
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
     // A missing rate stops here: nothing has been written (SPEC §1.6, §7 exit 1).
+    timer.lap("engine index");
     let mut result = engine.run(inputs.kommuner.as_ref())?;
     fill_reader_counts(&mut result, &inputs);
     let mut avvik = inputs.avvik.clone();
     avvik.append(&mut result.avvik);
     result.avvik = avvik;
 
+    timer.lap("engine run");
     let mut out =
         OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
@@ -257,6 +265,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let command_line: Vec<String> = std::env::args()
         .map(|a| crate::domain::ids::mask_text(&a))
         .collect();
+    timer.lap("payment files");
     let mut m = manifest::build(
         &result,
         &inputs.rates,
@@ -267,17 +276,33 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     );
     m.payment_file = payment_manifest(&pay, &result);
     let ctx = || format!("writing to {}", args.out.display());
-    writers::write_basis_files(&mut out, &result).with_context(ctx)?;
-    xlsx::write_report_xlsx(&mut out, REPORT_FILE, &result, &inputs.rates, None)
+    // The workbook is built and compressed in memory on its own thread while the CSV files are written
+    // (same bytes as building it afterwards; only the wall time changes).
+    timer.lap("manifest");
+    let (basis, report) = std::thread::scope(|s| {
+        let report =
+            s.spawn(|| xlsx::report_with_row_limit(&result, &inputs.rates, None, args.report_rows));
+        let basis = writers::write_basis_files(&mut out, &result);
+        (basis, report.join())
+    });
+    basis.with_context(ctx)?;
+    let report = match report {
+        Ok(r) => r.map_err(xlsx::ReportError::from).with_context(ctx)?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    // Holds masked person numbers only, but per-person amounts: owner-readable like grunnlag.csv.
+    out.write_bytes(REPORT_FILE, true, &report)
         .with_context(ctx)?;
     if args.split_kommuner {
         split::write_split(&mut out, &result, &inputs.rates).with_context(ctx)?;
     }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
         .with_context(ctx)?;
+    timer.lap("csv + xlsx");
     out.commit()
         .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;
 
+    timer.lap("commit");
     print_summary(&result, &inputs.rates, &args.out);
     for w in &pay.warnings {
         eprintln!("{w}");
@@ -289,6 +314,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Ok(Outcome::RowsRejected)
     } else {
         Ok(Outcome::Clean)
+    }
+}
+
+/// With `TILSKUDD_TIMING` set, the wall time of each phase goes to stderr (issue 6 profiling).
+struct PhaseTimer(Option<std::time::Instant>);
+
+impl PhaseTimer {
+    fn from_env() -> PhaseTimer {
+        PhaseTimer(std::env::var_os("TILSKUDD_TIMING").map(|_| std::time::Instant::now()))
+    }
+    fn lap(&mut self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+            self.0 = Some(std::time::Instant::now());
+        }
     }
 }
 

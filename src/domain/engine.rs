@@ -20,6 +20,63 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast non-cryptographic hasher (the rotate–xor–multiply of rustc's FxHash) for the engine's indexes
+/// by fnr, sak and rate: SipHash was a visible share of a national run. The keys come from the
+/// operator's own files, so hash flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// What a termin run is asked to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +142,7 @@ pub struct Accrual {
     pub maneder: Option<u8>,
     pub sats: Decimal,
     pub opptjent: Decimal,
-    pub regler: Vec<&'static str>,
+    pub regler: RuleSet,
 }
 
 /// Whether the person is paid for.
@@ -128,14 +185,14 @@ pub struct Engine<'a> {
     pub extract: &'a Extract,
     pub rates: &'a RateTable,
     pub ledger: &'a [LedgerLine],
-    persons: HashMap<Fnr, &'a Person>,
+    persons: FxMap<Fnr, &'a Person>,
     /// Moves known on the basis date, per person, in date order (ties in file order).
-    moves: HashMap<Fnr, Vec<&'a Flytting>>,
+    moves: FxMap<Fnr, Vec<&'a Flytting>>,
     /// IT-8: persons per `sak_id`, IT-4 newborns not counted, all accepted rows counted.
-    sak_counts: HashMap<&'a str, u32>,
-    ledger_by_fnr: HashMap<Fnr, Vec<&'a LedgerLine>>,
+    sak_counts: FxMap<&'a str, u32>,
+    ledger_by_fnr: FxMap<Fnr, Vec<&'a LedgerLine>>,
     /// IT-13 month amounts of every rate, computed once per (year, code) instead of once per person.
-    month_amounts: HashMap<(i32, RateCode), [Decimal; 12]>,
+    month_amounts: FxMap<(i32, RateCode), [Decimal; 12]>,
 }
 
 fn known(d: Option<NaiveDate>, basis: NaiveDate) -> Option<NaiveDate> {
@@ -150,12 +207,13 @@ impl<'a> Engine<'a> {
         rates: &'a RateTable,
         ledger: &'a [LedgerLine],
     ) -> Engine<'a> {
-        let mut persons: HashMap<Fnr, &Person> = HashMap::with_capacity(extract.personer.len());
+        let mut persons: FxMap<Fnr, &Person> =
+            FxMap::with_capacity_and_hasher(extract.personer.len(), Default::default());
         for p in &extract.personer {
             // The reader refuses duplicates; should one slip through, the first row wins.
             persons.entry(p.fnr).or_insert(p);
         }
-        let mut moves: HashMap<Fnr, Vec<&Flytting>> = HashMap::new();
+        let mut moves: FxMap<Fnr, Vec<&Flytting>> = FxMap::default();
         for f in &extract.flyttinger {
             if f.flyttedato <= params.basis_date {
                 moves.entry(f.fnr).or_default().push(f);
@@ -171,21 +229,21 @@ impl<'a> Engine<'a> {
             ledger,
             persons,
             moves,
-            sak_counts: HashMap::new(),
-            ledger_by_fnr: HashMap::new(),
+            sak_counts: FxMap::default(),
+            ledger_by_fnr: FxMap::default(),
             month_amounts: rates
                 .iter()
                 .map(|r| ((r.ar, r.kode), it::it13_month_amounts(r.belop)))
                 .collect(),
         };
-        let mut sak_counts: HashMap<&str, u32> = HashMap::new();
+        let mut sak_counts: FxMap<&str, u32> = FxMap::default();
         for p in &extract.personer {
             if !engine.is_it4_newborn(p) {
                 *sak_counts.entry(p.sak_id.as_str()).or_default() += 1;
             }
         }
         engine.sak_counts = sak_counts;
-        let mut by_fnr: HashMap<Fnr, Vec<&LedgerLine>> = HashMap::new();
+        let mut by_fnr: FxMap<Fnr, Vec<&LedgerLine>> = FxMap::default();
         for l in ledger {
             by_fnr.entry(l.key.fnr).or_default().push(l);
         }
@@ -455,7 +513,9 @@ impl<'a> Engine<'a> {
                 it::it10_owner(&res, y, m, death)
             }
         };
-        let mut acc: BTreeMap<LineKey, Accrual> = BTreeMap::new();
+        // A person has few line keys (a handful per grant year): a small vector searched linearly beats a
+        // map, and is sorted by key once at the end.
+        let mut acc: Vec<Accrual> = Vec::with_capacity(16);
         let newborn_rule = matches!(newborn, Newborn::Within { .. });
         let it3_rule = first_year > ys;
 
@@ -747,7 +807,8 @@ impl<'a> Engine<'a> {
             step!("EM-1", "unaccompanied minor not settled by agreement (bosatt_etter_avtale = nei): no EM grant");
         }
 
-        a.accruals = acc.into_values().collect();
+        acc.sort_unstable_by_key(|x| x.key); // keys are unique
+        a.accruals = acc;
         a.rates_used.sort();
         a.rates_used.dedup();
         Ok(a)
@@ -758,8 +819,15 @@ impl<'a> Engine<'a> {
         let personer = &self.extract.personer;
         // Persons in fnr order (stable for equal numbers): each person's lines come out sorted by key, so
         // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
-        let mut order: Vec<usize> = (0..personer.len()).collect();
-        order.par_sort_by_key(|&i| personer[i].fnr);
+        // Sorted as (number, index) pairs: the 11 digits as an integer order like the text (fixed width),
+        // and the index keeps equal numbers in extract order — no indirection per comparison.
+        let mut keyed: Vec<(u64, usize)> = personer
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (fnr_number(&p.fnr), i))
+            .collect();
+        keyed.par_sort_unstable();
+        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
@@ -770,46 +838,63 @@ impl<'a> Engine<'a> {
         let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
         let mut first_err: Option<(usize, MissingRate)> = None;
-        // In chunks, so that only one chunk's per-person vectors exist beside the growing basis.
+        // In chunks, so that only one chunk's results exist beside the growing basis. Each chunk is cut
+        // into blocks assessed in parallel; a block's lines go into one vector (no vector per person) and
+        // the blocks are appended in order, so the basis stays in fnr order whatever the thread count.
         for chunk in order.chunks(1 << 16) {
-            let outs: Vec<(usize, Result<PersonOut, MissingRate>)> = chunk
-                .par_iter()
-                .map(|&i| {
-                    let p = &personer[i];
-                    let out = self.assess(p, false).map(|a| PersonOut {
-                        lines: net_person(&a, self.paid_lines(&p.fnr)),
-                        status: a.status,
-                        avvik: a.avvik,
-                        rates_used: a.rates_used,
-                    });
-                    (i, out)
+            let blocks: Vec<Block> = chunk
+                .par_chunks(512)
+                .map(|block| {
+                    let mut b = Block::default();
+                    for &i in block {
+                        let p = &personer[i];
+                        let a = match self.assess(p, false) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                // The first missing rate in extract order (deterministic).
+                                if b.first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                                    b.first_err = Some((i, e));
+                                }
+                                continue;
+                            }
+                        };
+                        let before = b.lines.len();
+                        net_person_into(&a, self.paid_lines(&p.fnr), &mut b.lines);
+                        let has_lines = b.lines.len() > before;
+                        match (a.status, has_lines) {
+                            (Status::Excluded(_), false) => b.counts.personer_utelatt += 1,
+                            (Status::Excluded(_), true) => {
+                                b.counts.personer_utelatt += 1;
+                                b.counts.personer_utelatt_med_trekk += 1;
+                            }
+                            (Status::Included, true) => b.counts.personer_brukt += 1,
+                            (Status::Included, false) => b.counts.personer_uten_belop += 1,
+                        }
+                        for r in a.rates_used {
+                            if !b.rates_used.contains(&r) {
+                                b.rates_used.push(r);
+                            }
+                        }
+                        if !a.avvik.is_empty() {
+                            b.avvik.push((i, a.avvik));
+                        }
+                    }
+                    b
                 })
                 .collect();
-            for (i, out) in outs {
-                let o = match out {
-                    Ok(o) => o,
-                    Err(e) => {
-                        // The first missing rate in extract order (deterministic).
-                        if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
-                            first_err = Some((i, e));
-                        }
-                        continue;
+            for b in blocks {
+                if let Some((i, e)) = b.first_err {
+                    if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_err = Some((i, e));
                     }
-                };
-                match (o.status, o.lines.is_empty()) {
-                    (Status::Excluded(_), true) => counts.personer_utelatt += 1,
-                    (Status::Excluded(_), false) => {
-                        counts.personer_utelatt += 1;
-                        counts.personer_utelatt_med_trekk += 1;
-                    }
-                    (Status::Included, false) => counts.personer_brukt += 1,
-                    (Status::Included, true) => counts.personer_uten_belop += 1,
                 }
-                rates_used.extend(o.rates_used);
-                if !o.avvik.is_empty() {
-                    person_avvik.push((i, o.avvik));
-                }
-                lines.extend(o.lines);
+                counts.personer_utelatt += b.counts.personer_utelatt;
+                counts.personer_utelatt_med_trekk += b.counts.personer_utelatt_med_trekk;
+                counts.personer_brukt += b.counts.personer_brukt;
+                counts.personer_uten_belop += b.counts.personer_uten_belop;
+                rates_used.extend(b.rates_used);
+                person_avvik.extend(b.avvik);
+                lines.extend(b.lines);
             }
         }
         if let Some((_, e)) = first_err {
@@ -858,9 +943,9 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// The rule ids of one accrual, without a heap allocation until a line is created.
-#[derive(Clone, Copy)]
-struct RuleSet {
+/// The rule ids of one accrual, in order, without a heap allocation until a line is created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RuleSet {
     ids: [&'static str; 10],
     len: usize,
 }
@@ -889,17 +974,34 @@ impl RuleSet {
             self.len += 1;
         }
     }
-    fn as_slice(&self) -> &[&'static str] {
+    pub fn as_slice(&self) -> &[&'static str] {
         &self.ids[..self.len]
     }
 }
 
-/// What the termin run keeps of one person.
-struct PersonOut {
-    status: Status,
-    avvik: Vec<Avvik>,
-    rates_used: Vec<(i32, RateCode)>,
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+/// What the termin run keeps of a block of persons (assessed on one thread, in fnr order).
+#[derive(Default)]
+struct Block {
     lines: Vec<BasisLine>,
+    counts: Counts,
+    /// Distinct (year, code) pairs, in first-use order (few: the rate table is small).
+    rates_used: Vec<(i32, RateCode)>,
+    avvik: Vec<(usize, Vec<Avvik>)>,
+    /// The missing rate of the block's first person in extract order that needs one.
+    first_err: Option<(usize, MissingRate)>,
+}
+
+/// The fnr's 11 digits as a number (< 10^11): orders like the fnr itself.
+fn fnr_number(f: &Fnr) -> u64 {
+    f.as_str()
+        .bytes()
+        .fold(0u64, |a, b| a * 10 + u64::from(b.wrapping_sub(b'0')))
 }
 
 fn yn(b: bool) -> &'static str {
@@ -912,7 +1014,7 @@ fn yn(b: bool) -> &'static str {
 
 #[allow(clippy::too_many_arguments)]
 fn add(
-    acc: &mut BTreeMap<LineKey, Accrual>,
+    acc: &mut Vec<Accrual>,
     key: LineKey,
     n: u8,
     monthly: bool,
@@ -920,14 +1022,22 @@ fn add(
     amount: Decimal,
     regler: &RuleSet,
 ) {
-    let e = acc.entry(key).or_insert_with(|| Accrual {
-        key,
-        tilskuddsar: n,
-        maneder: monthly.then_some(0),
-        sats,
-        opptjent: Decimal::ZERO,
-        regler: regler.as_slice().to_vec(),
-    });
+    // The first accrual of a key fixes its year, rate and rules (as a map's `or_insert` did).
+    let i = match acc.iter().rposition(|x| x.key == key) {
+        Some(i) => i,
+        None => {
+            acc.push(Accrual {
+                key,
+                tilskuddsar: n,
+                maneder: monthly.then_some(0),
+                sats,
+                opptjent: Decimal::ZERO,
+                regler: *regler,
+            });
+            acc.len() - 1
+        }
+    };
+    let e = &mut acc[i];
     e.opptjent += amount;
     if let Some(m) = e.maneder.as_mut() {
         *m += 1;
@@ -948,30 +1058,37 @@ fn split_origin(origin: &str) -> (String, Option<u64>) {
 /// T-2 for one person: every key with anything accrued or paid gets a line `accrued − paid`. Keys paid
 /// before but no longer accrued (a late move, an exclusion, …) become deductions (sats 0).
 pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
+    let mut out = Vec::new();
+    net_person_into(a, paid, &mut out);
+    out
+}
+
+/// [`net_person`], appending the lines to `out`.
+pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<BasisLine>) {
     if paid.is_empty() {
         // Nothing paid before (the common case): every accrual is a line as it is.
-        return a
-            .accruals
-            .iter()
-            .filter(|x| !x.opptjent.is_zero())
-            .map(|x| BasisLine {
-                key: x.key,
-                duf: a.duf,
-                tilskuddsar: x.tilskuddsar,
-                maneder: x.maneder,
-                sats: x.sats,
-                opptjent: x.opptjent,
-                tidligere_utbetalt: Decimal::ZERO,
-                a_utbetale: x.opptjent,
-                regler: x.regler.clone(),
-            })
-            .collect();
+        out.extend(
+            a.accruals
+                .iter()
+                .filter(|x| !x.opptjent.is_zero())
+                .map(|x| BasisLine {
+                    key: x.key,
+                    duf: a.duf,
+                    tilskuddsar: x.tilskuddsar,
+                    maneder: x.maneder,
+                    sats: x.sats,
+                    opptjent: x.opptjent,
+                    tidligere_utbetalt: Decimal::ZERO,
+                    a_utbetale: x.opptjent,
+                    regler: x.regler.as_slice().to_vec(),
+                }),
+        );
+        return;
     }
     let mut paid_by_key: BTreeMap<LineKey, Decimal> = BTreeMap::new();
     for l in paid {
         *paid_by_key.entry(l.key).or_default() += l.belop;
     }
-    let mut out = Vec::new();
     let mut acc_iter = a.accruals.iter().peekable();
     let mut keys: BTreeSet<LineKey> = a.accruals.iter().map(|x| x.key).collect();
     keys.extend(paid_by_key.keys().copied());
@@ -983,7 +1100,7 @@ pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
         let tidligere = paid_by_key.get(&key).copied().unwrap_or_default();
         let line = match accrual {
             Some(x) => {
-                let mut regler = x.regler.clone();
+                let mut regler = x.regler.as_slice().to_vec();
                 if !tidligere.is_zero() {
                     regler.push("T-2");
                 }
@@ -1027,7 +1144,6 @@ pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
         }
         out.push(line);
     }
-    out
 }
 
 /// T-3: per municipality, the sum per code and in total; paid only when the sum is positive.

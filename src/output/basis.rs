@@ -44,13 +44,132 @@ pub const AVVIK_HEADER: [&str; 7] = ["fil", "linje", "fnr", "kode", "melding", "
 /// Appends a money amount exactly as [`fmt_money`] formats it (`1234.50`, never `-0.00`), without
 /// allocating: the writers call it millions of times.
 fn push_money(buf: &mut String, x: rust_decimal::Decimal) {
-    use std::fmt::Write as _;
-    let start = buf.len();
-    let _ = write!(buf, "{:.2}", crate::domain::money::round_ore(x));
-    if &buf[start..] == "-0.00" {
-        buf.truncate(start);
-        buf.push_str("0.00");
+    let mut b = [0u8; 48];
+    let n = money_bytes(&mut b, x);
+    // money_bytes writes ASCII only ('-', digits, '.').
+    buf.push_str(std::str::from_utf8(&b[..n]).unwrap_or_default());
+}
+
+/// Writes `x` rounded to øre (half away from zero, `round_ore`) with exactly two decimals, as
+/// [`fmt_money`] does, into `out`; returns the length. Integer arithmetic on the mantissa instead of
+/// `Decimal`'s `Display` (the hottest spot of the writers).
+fn money_bytes(out: &mut [u8; 48], x: rust_decimal::Decimal) -> usize {
+    let r = crate::domain::money::round_ore(x);
+    let scale = r.scale();
+    if scale > 2 {
+        // Cannot happen after rounding to two decimals; the general path keeps it exact anyway.
+        let s = fmt_money(x);
+        let n = s.len().min(out.len());
+        out[..n].copy_from_slice(&s.as_bytes()[..n]);
+        return n;
     }
+    // |mantissa| < 2^96, so × 100 fits in an i128.
+    let ore = r.mantissa()
+        * if scale == 2 {
+            1
+        } else if scale == 1 {
+            10
+        } else {
+            100
+        };
+    let mut n = 0;
+    if ore < 0 {
+        // -0.00 never happens here: a zero mantissa is not negative.
+        out[0] = b'-';
+        n = 1;
+    }
+    let a = ore.unsigned_abs();
+    n += uint_bytes(&mut out[n..], a / 100);
+    let c = (a % 100) as u8;
+    out[n] = b'.';
+    out[n + 1] = b'0' + c / 10;
+    out[n + 2] = b'0' + c % 10;
+    n + 3
+}
+
+/// Decimal digits of `v` into `out`; returns the length (`out` holds at least 40 bytes).
+fn uint_bytes(out: &mut [u8], mut v: u128) -> usize {
+    let mut tmp = [0u8; 40];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = tmp.len() - i;
+    out[..len].copy_from_slice(&tmp[i..]);
+    len
+}
+
+/// Appends `v` zero-padded to `width` digits.
+fn push_padded(line: &mut Vec<u8>, v: u64, width: usize) {
+    let mut b = [0u8; 40];
+    let n = uint_bytes(&mut b, u128::from(v));
+    line.extend(std::iter::repeat_n(b'0', width.saturating_sub(n)));
+    line.extend_from_slice(&b[..n]);
+}
+
+fn push_int(line: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        line.push(b'-');
+    }
+    push_padded(line, v.unsigned_abs(), 0);
+}
+
+fn push_money_bytes(line: &mut Vec<u8>, x: rust_decimal::Decimal) {
+    let mut b = [0u8; 48];
+    let n = money_bytes(&mut b, x);
+    line.extend_from_slice(&b[..n]);
+}
+
+/// One `grunnlag.csv` record with its line end, appended to `line`: the bytes the CSV writer produces for
+/// [`grunnlag_record`] (no field of a basis line ever needs quoting: digits, codes, rule ids, `-`, `.`,
+/// `|` and spaces), without the per-field formatting machinery.
+fn grunnlag_line(line: &mut Vec<u8>, termin: &str, l: &BasisLine) {
+    line.extend_from_slice(termin.as_bytes());
+    line.push(b',');
+    push_padded(line, u64::from(l.key.kommune.code()), 4);
+    line.push(b',');
+    line.extend_from_slice(l.key.fnr.as_str().as_bytes());
+    line.push(b',');
+    if let Some(d) = l.duf {
+        // Writing into a Vec cannot fail.
+        let _ = write!(line, "{d}");
+    }
+    line.push(b',');
+    line.extend_from_slice(l.key.kode.as_str().as_bytes());
+    line.push(b',');
+    push_int(line, i64::from(l.tilskuddsar));
+    line.push(b',');
+    push_int(line, i64::from(l.key.ar));
+    line.push(b',');
+    if let Some(m) = l.maneder {
+        push_int(line, i64::from(m));
+    }
+    line.push(b',');
+    push_money_bytes(line, l.sats);
+    line.push(b',');
+    push_money_bytes(line, l.opptjent);
+    line.push(b',');
+    push_money_bytes(line, l.tidligere_utbetalt);
+    line.push(b',');
+    push_money_bytes(line, l.a_utbetale);
+    line.push(b',');
+    for (i, r) in l.regler.iter().enumerate() {
+        if i > 0 {
+            line.push(b'|');
+        }
+        line.extend_from_slice(r.as_bytes());
+    }
+    line.push(b'\n');
+}
+
+/// Fields that the CSV writer would quote: then the general path is used.
+fn needs_quoting(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
 }
 
 /// Emits the 13 fields of one `grunnlag.csv` record through `emit`, reusing `buf` (one implementation for
@@ -167,18 +286,52 @@ pub fn avvik_record(a: &Avvik) -> [String; 7] {
     ]
 }
 
-pub fn write_grunnlag<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
-    let mut c = csv_writer(w);
-    c.write_record(GRUNNLAG_HEADER)?;
+pub fn write_grunnlag<W: Write>(mut w: W, r: &TerminResult) -> io::Result<()> {
     let termin = r.termin.to_string();
-    let mut buf = String::with_capacity(32);
-    for l in &r.lines {
-        grunnlag_fields(&termin, l, &mut buf, |f| {
-            c.write_field(f).map_err(io::Error::from)
-        })?;
-        c.write_record(None::<&[u8]>)?;
+    w.write_all(GRUNNLAG_HEADER.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    // Blocks of lines are formatted in parallel and written in order: the same bytes with any number of
+    // threads, and at most one batch of blocks in memory.
+    write_blocks(&mut w, &r.lines, |buf, l| {
+        if l.regler.iter().any(|x| needs_quoting(x)) {
+            // Never for the engine's rule ids; kept exact should one ever need quoting.
+            let mut c = csv_writer(Vec::new());
+            c.write_record(grunnlag_record(r.termin, l))?;
+            buf.extend_from_slice(&c.into_inner().map_err(|e| e.into_error())?);
+        } else {
+            grunnlag_line(buf, &termin, l);
+        }
+        Ok(())
+    })?;
+    w.flush()
+}
+
+/// Formats `items` in blocks of 16 384 on the rayon pool, 16 blocks at a time, and writes the blocks in
+/// order.
+fn write_blocks<T, W, F>(w: &mut W, items: &[T], format: F) -> io::Result<()>
+where
+    T: Sync,
+    W: Write,
+    F: Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+{
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 14;
+    for batch in items.chunks(BLOCK * 16) {
+        let bufs: Vec<io::Result<Vec<u8>>> = batch
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let mut buf = Vec::with_capacity(block.len() * 128);
+                for x in block {
+                    format(&mut buf, x)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for b in bufs {
+            w.write_all(&b?)?;
+        }
     }
-    c.flush()
+    Ok(())
 }
 
 pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
@@ -190,29 +343,28 @@ pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
     c.flush()
 }
 
-pub fn write_utbetalt<W: Write>(w: W, ledger: &[LedgerLine]) -> io::Result<()> {
-    use std::fmt::Write as _;
-    let mut c = csv_writer(w);
-    c.write_record(UTBETALT_HEADER)?;
-    let mut buf = String::with_capacity(32);
-    for l in ledger {
-        buf.clear();
-        let _ = write!(buf, "{}", l.termin);
-        c.write_field(&buf)?;
-        buf.clear();
-        let _ = write!(buf, "{}", l.key.kommune);
-        c.write_field(&buf)?;
-        c.write_field(l.key.fnr.as_str())?;
-        c.write_field(l.key.kode.as_str())?;
-        buf.clear();
-        let _ = write!(buf, "{}", l.key.ar);
-        c.write_field(&buf)?;
-        buf.clear();
-        push_money(&mut buf, l.belop);
-        c.write_field(&buf)?;
-        c.write_record(None::<&[u8]>)?;
-    }
-    c.flush()
+/// `utbetalt.csv`: every field is digits, a termin, a code, `-` or `.`, so nothing is ever quoted and the
+/// records are assembled as bytes (the same bytes as the CSV writer gives for [`ledger_record`]).
+pub fn write_utbetalt<W: Write>(mut w: W, ledger: &[LedgerLine]) -> io::Result<()> {
+    w.write_all(UTBETALT_HEADER.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    write_blocks(&mut w, ledger, |line, l| {
+        // A ledger holds few termins; `Termin`'s text is short.
+        let _ = write!(line, "{}", l.termin);
+        line.push(b',');
+        push_padded(line, u64::from(l.key.kommune.code()), 4);
+        line.push(b',');
+        line.extend_from_slice(l.key.fnr.as_str().as_bytes());
+        line.push(b',');
+        line.extend_from_slice(l.key.kode.as_str().as_bytes());
+        line.push(b',');
+        push_int(line, i64::from(l.key.ar));
+        line.push(b',');
+        push_money_bytes(line, l.belop);
+        line.push(b'\n');
+        Ok(())
+    })?;
+    w.flush()
 }
 
 pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
@@ -295,6 +447,53 @@ mod tests {
             push_money(&mut b, Decimal::from_str(x).unwrap());
             assert_eq!(b, fmt_money(Decimal::from_str(x).unwrap()), "{x}");
         }
+        // The byte writer of grunnlag.csv gives exactly what the CSV writer gives for grunnlag_record,
+        // also for DUF, no months, negative amounts, -0.004 (→ 0.00) and more than two decimals.
+        let mut lines = vec![l.clone()];
+        for (duf, m, x) in [
+            (Some("202300000123"), None, "-0.004"),
+            (None, Some(12), "-1234567.895"),
+            (Some("199900000001"), Some(1), "0.005"),
+        ] {
+            let mut v = l.clone();
+            v.duf = duf.map(|d| crate::domain::ids::Duf::parse(d, 2024).unwrap());
+            v.maneder = m;
+            v.sats = Decimal::from_str(x).unwrap();
+            v.opptjent = Decimal::from_str(x).unwrap() * Decimal::from(3);
+            v.tidligere_utbetalt = Decimal::ZERO - Decimal::from_str(x).unwrap();
+            v.a_utbetale = Decimal::from_str("100").unwrap();
+            v.regler = vec!["IT-4", "IT-6", "T-2"];
+            lines.push(v);
+        }
+        let result = TerminResult {
+            termin: t,
+            basis_date: t.basis_date(),
+            lines: lines.clone(),
+            kommuner: vec![],
+            new_ledger: vec![],
+            avvik: vec![],
+            rates_used: vec![],
+            counts: Default::default(),
+        };
+        let mut fast = Vec::new();
+        write_grunnlag(&mut fast, &result).unwrap();
+        let mut c = csv_writer(Vec::new());
+        c.write_record(GRUNNLAG_HEADER).unwrap();
+        for x in &lines {
+            c.write_record(grunnlag_record(t, x)).unwrap();
+        }
+        let slow = c.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap()
+        );
+        // -1234567.895 rounds half away from zero to -1234567.90; ×3 = -3703703.685 → -3703703.69.
+        assert_eq!(
+            &grunnlag_record(t, &lines[2])[8..11],
+            ["-1234567.90", "-3703703.69", "1234567.90"]
+        );
+        // -0.004 rounds to zero and is written 0.00, never -0.00.
+        assert_eq!(grunnlag_record(t, &lines[1])[8], "0.00");
         let mut ledger_text = Vec::new();
         let ll = LedgerLine {
             termin: t,
