@@ -49,27 +49,38 @@ pub fn load_register_and_dsf(
     Ok((kommuner, dsf))
 }
 
+/// Stops a calculation when an input it cannot do without has rejected rows: `what` names the input,
+/// `why` says what would go wrong if the run went on without those rows.
+pub fn refuse_rejected_rows<T>(loaded: &Loaded<T>, what: &str, why: &str) -> anyhow::Result<()> {
+    use crate::domain::avvik::Niva;
+    let bad: Vec<String> = loaded
+        .avvik
+        .iter()
+        .filter(|a| a.niva == Niva::Avvist)
+        .map(|a| a.to_string())
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{what} has {} rejected row(s); fix them first ({why}):\n  {}",
+        bad.len(),
+        bad.join("\n  ")
+    )
+}
+
 /// Loads the rate tables for a calculation. A table with any rejected row is fatal: an amount must never
 /// depend on which of two duplicate rows was picked, or on a row that was dropped (SPEC §1.6; docs/rules.md
 /// [model (f)]). `validate` reads rates with [`crate::input::load_rates`] instead, to list every problem.
 pub fn load_rates_for_calculation(
     paths: &[PathBuf],
 ) -> anyhow::Result<Loaded<crate::domain::rates::RateTable>> {
-    use crate::domain::avvik::Niva;
     use anyhow::Context;
     let rt = crate::input::load_rates(paths).context("reading the rate tables")?;
-    let bad: Vec<String> = rt
-        .avvik
-        .iter()
-        .filter(|a| a.niva == Niva::Avvist)
-        .map(|a| a.to_string())
-        .collect();
-    if !bad.is_empty() {
-        anyhow::bail!(
-            "the rate tables have {} rejected row(s); fix them first (amounts must not depend on which row was used):\n  {}",
-            bad.len(),
-            bad.join("\n  ")
-        );
-    }
+    refuse_rejected_rows(
+        &rt,
+        "the rate tables",
+        "amounts must not depend on which row was used",
+    )?;
     Ok(rt)
 }

@@ -118,20 +118,7 @@ impl TerminInputs {
         avvik.extend(dsf.avvik);
         stats.extend(dsf.stats);
         files.extend(manifest::inputs_of("dsf", &dsf.files));
-        let rt = input::load_rates(rates).context("reading the rate tables")?;
-        let bad: Vec<String> = rt
-            .avvik
-            .iter()
-            .filter(|a| a.niva == Niva::Avvist)
-            .map(|a| a.to_string())
-            .collect();
-        if !bad.is_empty() {
-            bail!(
-                "the rate tables have {} rejected row(s); fix them first (amounts must not depend on which row was used):\n  {}",
-                bad.len(),
-                bad.join("\n  ")
-            );
-        }
+        let rt = crate::cmd::common::load_rates_for_calculation(rates)?;
         avvik.extend(rt.avvik);
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
@@ -142,19 +129,11 @@ impl TerminInputs {
             let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
             // A ledger row that cannot be read is money paid before that T-2 would not deduct: it would
             // be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row [model (f)].
-            let bad: Vec<String> = l
-                .avvik
-                .iter()
-                .filter(|a| a.niva == Niva::Avvist)
-                .map(|a| a.to_string())
-                .collect();
-            if !bad.is_empty() {
-                bail!(
-                    "the ledger (--paid) has {} rejected row(s); fix them first (what was paid before must not be paid again or dropped from the ledger):\n  {}",
-                    bad.len(),
-                    bad.join("\n  ")
-                );
-            }
+            crate::cmd::common::refuse_rejected_rows(
+                &l,
+                "the ledger (--paid)",
+                "what was paid before must not be paid again or dropped from the ledger",
+            )?;
             avvik.extend(l.avvik);
             stats.extend(l.stats);
             files.extend(manifest::inputs_of("paid", &l.files));
