@@ -49,8 +49,8 @@ pub fn load_register_and_dsf(
     Ok((kommuner, dsf))
 }
 
-/// Stops a calculation when an input it cannot do without has rejected rows: `what` names the input,
-/// `why` says what would go wrong if the run went on without those rows.
+/// Stops a calculation when an input it cannot do without has rejected rows: `what` names the input with
+/// its verb ("the rate tables have"), `why` says what would go wrong if the run went on without those rows.
 pub fn refuse_rejected_rows<T>(loaded: &Loaded<T>, what: &str, why: &str) -> anyhow::Result<()> {
     use crate::domain::avvik::Niva;
     let bad: Vec<String> = loaded
@@ -63,7 +63,7 @@ pub fn refuse_rejected_rows<T>(loaded: &Loaded<T>, what: &str, why: &str) -> any
         return Ok(());
     }
     anyhow::bail!(
-        "{what} has {} rejected row(s); fix them first ({why}):\n  {}",
+        "{what} {} rejected row(s); fix them first ({why}):\n  {}",
         bad.len(),
         bad.join("\n  ")
     )
@@ -79,7 +79,7 @@ pub fn load_rates_for_calculation(
     let rt = crate::input::load_rates(paths).context("reading the rate tables")?;
     refuse_rejected_rows(
         &rt,
-        "the rate tables",
+        "the rate tables have",
         "amounts must not depend on which row was used",
     )?;
     Ok(rt)

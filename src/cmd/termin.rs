@@ -131,7 +131,7 @@ impl TerminInputs {
             // be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row [model (f)].
             crate::cmd::common::refuse_rejected_rows(
                 &l,
-                "the ledger (--paid)",
+                "the ledger (--paid) has",
                 "what was paid before must not be paid again or dropped from the ledger",
             )?;
             avvik.extend(l.avvik);
