@@ -1237,7 +1237,7 @@ pub struct LedgerConflict {
 /// stops. [model]
 pub fn dedupe_ledger(
     lines: Vec<LedgerLine>,
-) -> Result<(Vec<LedgerLine>, Vec<Avvik>), LedgerConflict> {
+) -> Result<(Vec<LedgerLine>, Vec<Avvik>), Box<LedgerConflict>> {
     let mut seen: HashMap<(Termin, LineKey), usize> = HashMap::with_capacity(lines.len());
     let mut out: Vec<LedgerLine> = Vec::with_capacity(lines.len());
     let mut avvik = Vec::new();
@@ -1246,7 +1246,7 @@ pub fn dedupe_ledger(
             Some(&i) => {
                 let first = &out[i];
                 if first.belop != l.belop {
-                    return Err(LedgerConflict {
+                    return Err(Box::new(LedgerConflict {
                         termin: l.termin,
                         kommune: l.key.kommune,
                         kode: l.key.kode,
@@ -1256,7 +1256,7 @@ pub fn dedupe_ledger(
                         origin_a: first.origin.clone(),
                         b: crate::domain::money::fmt_money(l.belop),
                         origin_b: l.origin.clone(),
-                    });
+                    }));
                 }
                 let (fil, linje) = split_origin(&l.origin);
                 avvik.push(
