@@ -195,7 +195,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("writing into {}", out.display()))?;
 
         if args.explain.is_none() {
-            println!("{}", Table::new(rows.iter().map(rad)).with(Style::modern()));
+            println!("{}", Table::new(rows.iter().map(rad)).with(Style::sharp()));
         }
         let mut telling = std::collections::BTreeMap::<Status, usize>::new();
         for v in &rows {

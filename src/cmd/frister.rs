@@ -162,7 +162,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             periode: format!("{} – {}", iso(f.periode.fra), iso(f.periode.til)),
             merknad: if f.forfalt { "forfalt" } else { "" }.into(),
         }))
-        .with(Style::modern())
+        .with(Style::sharp())
         .to_string();
         println!("{table}");
     }

@@ -428,7 +428,7 @@ pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
     total.push(String::new());
     b.push_record(total);
     let mut table = b.build();
-    table.with(Style::modern());
+    table.with(Style::sharp());
     table.modify(Columns::new(2..), Alignment::right());
     let c = &r.counts;
     let mut s = format!(
