@@ -171,3 +171,98 @@ fn a_bad_debtor_account_fails_before_anything_is_written() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--debtor-account"));
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
+
+/// A municipality left out of the bank file (invalid account) is not paid by this run: utbetales = nei, none
+/// of its lines enter utbetalt.csv, and the next termin owes it the same amount again (T-3/T-4). Found in
+/// review: its lines used to be recorded as paid, so the money would never have been paid.
+#[test]
+fn a_municipality_left_out_of_the_bank_file_is_not_recorded_as_paid() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 3403 Hamar gets account 99999999999: the control digit of 9999999999 is 5 (9·41 = 369; 369 mod 11 = 6;
+    // 11 − 6 = 5), so 9 is wrong (ID-5).
+    let register: String = std::fs::read_to_string(repo().join("fixtures/example/kommuner.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("3403,") {
+                let mut f: Vec<&str> = l.split(',').collect();
+                f[3] = "99999999999";
+                f.join(",")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    let reg = tmp.path().join("kommuner.csv");
+    std::fs::write(&reg, register).unwrap();
+    let run = |t: &str, out: &Path, paid: Option<&Path>| {
+        let mut c = Command::cargo_bin("tilskudd").unwrap();
+        c.current_dir(repo())
+            .args([
+                "termin",
+                t,
+                "--dsf",
+                "fixtures/example/dsf",
+                "--rates",
+                "fixtures/example/satser.csv",
+            ])
+            .arg("--kommuner")
+            .arg(&reg)
+            .args([
+                "--config",
+                "fixtures/example/tilskudd.conf",
+                "--allow-unadopted-rates",
+                "--out",
+            ])
+            .arg(out);
+        if let Some(p) = paid {
+            c.arg("--paid").arg(p);
+        }
+        c.output().unwrap()
+    };
+    let q3 = tmp.path().join("q3");
+    let o = run("2024-Q3", &q3, None);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "left out of the bank file → exit 3"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3403"));
+    let field = |file: &str, col: usize| -> Vec<String> {
+        std::fs::read_to_string(q3.join(file))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(col).unwrap().to_string())
+            .collect()
+    };
+    assert!(!field("utbetaling.csv", 1).contains(&"3403".to_string()));
+    assert!(
+        !field("utbetalt.csv", 1).contains(&"3403".to_string()),
+        "3403 was not paid"
+    );
+    let k = std::fs::read_to_string(q3.join("kommuner.csv")).unwrap();
+    let hamar = k
+        .lines()
+        .find(|l| l.split(',').nth(1) == Some("3403"))
+        .unwrap();
+    assert!(hamar.ends_with(",nei"), "{hamar}");
+    let m = manifest(&q3);
+    assert_eq!(m["payment_file"]["stemmer"], true);
+    assert_eq!(m["control"]["stemmer"], true);
+    // Q4 with Q3's ledger: 3403 is owed everything accrued so far (nothing was paid before).
+    let q4 = tmp.path().join("q4");
+    run("2024-Q4", &q4, Some(&q3.join("utbetalt.csv")));
+    let g = std::fs::read_to_string(q4.join("grunnlag.csv")).unwrap();
+    let hamar_lines: Vec<Vec<&str>> = g
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[1] == "3403")
+        .collect();
+    assert!(!hamar_lines.is_empty());
+    for f in &hamar_lines {
+        assert_eq!(f[10], "0.00", "nothing recorded as paid to 3403: {f:?}");
+        assert_eq!(f[9], f[11], "a_utbetale = opptjent − 0: {f:?}");
+    }
+}

@@ -209,6 +209,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             )
             .context("payment files")?;
             result.avvik.extend(pay.avvik.iter().cloned());
+            exclude_left_out(&mut result, &pay);
             pay
         }
         None => PaymentSummary {
@@ -334,8 +335,28 @@ fn payment_options(args: &Args, basis_date: NaiveDate) -> anyhow::Result<Payment
     Ok(opts)
 }
 
+/// A municipality left out of the bank file (not in the register, no valid account or org.nr) is not paid
+/// by this run: it is marked `utbetales = nei` and none of its lines enter the new ledger, so the next
+/// termin owes it the same amounts again (T-3/T-4: the ledger records only what is paid).
+fn exclude_left_out(result: &mut TerminResult, pay: &PaymentSummary) {
+    let left: std::collections::BTreeSet<crate::domain::ids::Knr> =
+        pay.left_out.iter().map(|l| l.kommune).collect();
+    if left.is_empty() {
+        return;
+    }
+    for k in result.kommuner.iter_mut() {
+        if left.contains(&k.kommune) {
+            k.utbetales = false;
+        }
+    }
+    let termin = result.termin;
+    result
+        .new_ledger
+        .retain(|l| !(l.termin == termin && l.origin.is_empty() && left.contains(&l.key.kommune)));
+}
+
 /// The manifest's record of the payment file: what was written or why not, and the control sum tying it to
-/// the municipalities (Σ transfers + Σ left out = Σ paying municipalities).
+/// the municipalities (Σ transfers = Σ paying municipalities; those left out are not paying).
 fn payment_manifest(pay: &PaymentSummary, result: &TerminResult) -> serde_json::Value {
     let paying: Decimal = result
         .kommuner
@@ -346,7 +367,7 @@ fn payment_manifest(pay: &PaymentSummary, result: &TerminResult) -> serde_json::
     let left_out: Decimal = pay.left_out.iter().map(|l| l.belop).sum();
     // Nothing planned at all (no register): there is no payment file to tie.
     let planned = !(pay.transfers.is_empty() && pay.left_out.is_empty() && paying > Decimal::ZERO);
-    let tied = pay.ctrl_sum + left_out == paying;
+    let tied = pay.ctrl_sum == paying;
     serde_json::json!({
         "written": pay.written,
         "files": if pay.written { vec![payment::CSV_NAME, payment::XML_NAME] } else { vec![] },
