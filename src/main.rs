@@ -2,18 +2,21 @@
 
 use clap::Parser;
 use std::process::ExitCode;
+use tilskudd::domain::ids::mask_text;
 use tilskudd::{exit, Outcome};
 
 fn main() -> ExitCode {
     let cli = match tilskudd::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            // Usage errors echo the value given; mask a person number typed in the wrong place.
+            let text = mask_text(&e.render().to_string());
+            if e.use_stderr() {
+                eprint!("{text}");
+                return ExitCode::from(exit::USAGE);
+            }
+            print!("{text}");
+            return ExitCode::from(exit::SUCCESS);
         }
     };
     match tilskudd::cmd::run(&cli.command) {
@@ -21,7 +24,8 @@ fn main() -> ExitCode {
         Ok(Outcome::RowsRejected) => ExitCode::from(exit::ROWS_REJECTED),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Error chains may quote input values (e.g. the header cells found); never a whole person number.
+            eprintln!("error: {}", mask_text(&format!("{e:#}")));
             ExitCode::from(exit::FAILED)
         }
     }

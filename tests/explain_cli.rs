@@ -128,3 +128,37 @@ fn explain_with_soknader_shows_each_application_check_by_check() {
     assert!(out.contains("FHT-9"), "{out}");
     assert!(!out.contains("15869010089"), "person number must be masked");
 }
+
+/// Found in review: for a person whose rows the readers rejected (here a duplicated fnr), explain said
+/// only "neither in the DSF extract nor in the ledger". It now lists the person's avvik first, masked, and
+/// says why; input rows were rejected, so a completed explain would exit 3 (SPEC §7).
+#[test]
+fn explain_shows_the_rejected_rows_of_a_person() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/termin");
+    let personer = std::fs::read_to_string(src.join("dsf/personer.csv")).unwrap();
+    let second = personer.lines().nth(1).unwrap().to_string();
+    let fnr = second.split(',').next().unwrap().to_string();
+    std::fs::create_dir(tmp.path().join("dsf")).unwrap();
+    std::fs::write(
+        tmp.path().join("dsf/personer.csv"),
+        format!("{personer}{second}\n"),
+    )
+    .unwrap();
+    let o = assert_cmd::Command::cargo_bin("tilskudd")
+        .unwrap()
+        .args(["explain", &fnr, "--termin", "2024-Q2", "--dsf"])
+        .arg(tmp.path().join("dsf"))
+        .arg("--rates")
+        .arg(src.join("rates"))
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("duplikat_fnr"), "{out}");
+    assert!(err.contains("rejected by the readers"), "{err}");
+    assert!(!out.contains(&fnr) && !err.contains(&fnr), "masked");
+}

@@ -266,3 +266,54 @@ fn a_municipality_left_out_of_the_bank_file_is_not_recorded_as_paid() {
         assert_eq!(f[9], f[11], "a_utbetale = opptjent − 0: {f:?}");
     }
 }
+
+/// Found in review: a `--force` rerun into a folder that held another termin's `--split-kommuner` output
+/// left those folders behind, next to a basis of another termin.
+#[test]
+fn a_forced_rerun_leaves_no_split_folder_of_the_earlier_termin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = |t: &str, extra: &[&str]| {
+        let o = Command::cargo_bin("tilskudd")
+            .unwrap()
+            .current_dir(repo())
+            .args([
+                "termin",
+                t,
+                "--dsf",
+                "fixtures/example/dsf",
+                "--rates",
+                "fixtures/example/satser.csv",
+            ])
+            .args(["--kommuner", "fixtures/example/kommuner.csv"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run("2024-Q3", &["--split-kommuner"]);
+    let q3_dirs = std::fs::read_dir(out.join("kommuner")).unwrap().count();
+    assert!(q3_dirs > 0);
+    // Q4 with --split-kommuner: every municipality file holds Q4 lines only.
+    run("2024-Q4", &["--split-kommuner", "--force"]);
+    for d in std::fs::read_dir(out.join("kommuner")).unwrap() {
+        let g = std::fs::read_to_string(d.unwrap().path().join("grunnlag.csv")).unwrap();
+        assert!(g.lines().skip(1).all(|l| l.starts_with("2024-Q4,")), "{g}");
+    }
+    // Q4 again without --split-kommuner: no per-municipality folder of an earlier run is left.
+    run("2024-Q4", &["--force"]);
+    assert!(
+        !out.join("kommuner").exists()
+            || std::fs::read_dir(out.join("kommuner"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}

@@ -177,7 +177,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 
     if let Some(id) = &args.explain {
         let steps = fht::explain_soknad(id, &inp.soknader, &g).with_context(|| {
-            format!("no application with soknad_id '{id}' in the applications")
+            format!(
+                "no application with soknad_id '{}' in the applications",
+                crate::domain::ids::mask_text(id)
+            )
         })??;
         print!("{}", format_steps(&steps));
     }

@@ -67,7 +67,28 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
     // The whole run only for T-3 (whether each municipality is paid); a failure there is reported, not fatal.
     let full = engine.run(inputs.kommuner.as_ref());
-    let (text, lines) = explain(&engine, full.as_ref().ok(), full.as_ref().err(), fnr)?;
+    // Input rows about this person that the readers rejected or warned about come first: a rejected row
+    // is why a person may be missing from the calculation.
+    let own: Vec<String> = inputs
+        .avvik
+        .iter()
+        .filter(|a| a.fnr == Some(fnr))
+        .map(|a| format!("  {a}\n"))
+        .collect();
+    if !own.is_empty() {
+        print!(
+            "input rows about {} with problems (avvik):\n{}",
+            fnr.masked(),
+            own.concat()
+        );
+    }
+    let (text, lines) = match explain(&engine, full.as_ref().ok(), full.as_ref().err(), fnr) {
+        Ok(x) => x,
+        Err(e) if !own.is_empty() => {
+            return Err(e.context("the person's rows were rejected by the readers (listed above)"))
+        }
+        Err(e) => return Err(e),
+    };
     print!("{text}");
     if let Some(soknader) = &args.soknader {
         print!("{}", explain_applications(args, soknader, fnr)?);
@@ -87,7 +108,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("writing {}", path.display()))?;
         out.commit()?;
     }
-    Ok(Outcome::Clean)
+    // Exit 3 like termin when input rows were rejected (SPEC §7): the trail was computed without them.
+    Ok(if inputs.rows_rejected() {
+        Outcome::RowsRejected
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// The extra-grant trail of every application for the person (SPEC §5), from the same assessment
@@ -107,7 +133,7 @@ fn explain_applications(
         let _ = writeln!(s, "  none for {} in {}", fnr.masked(), soknader.display());
     }
     for (id, steps) in trail {
-        let _ = writeln!(s, "\nsoknad {id}");
+        let _ = writeln!(s, "\nsoknad {}", crate::domain::ids::mask_text(&id));
         s.push_str(&ekstra::format_steps(&steps));
     }
     Ok(s)

@@ -223,6 +223,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             ..PaymentSummary::default()
         },
     };
+    let mut pay = pay;
+    if !pay.written && result.kommuner.iter().any(|k| k.utbetales) {
+        pay.warnings.push(format!(
+            "note: no payment file was written, but {} records what this termin pays (T-3/T-4): give it to the next termin (--paid) only once the money has actually been paid",
+            writers::UTBETALT_FILE
+        ));
+    }
     if !pay.written {
         // A payment file of an earlier run in this folder must not survive next to this run's basis.
         for name in [payment::CSV_NAME, payment::XML_NAME] {
@@ -275,6 +282,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .with_context(ctx)?;
     if args.split_kommuner {
         split::write_split(&mut out, &result, &inputs.rates).with_context(ctx)?;
+    }
+    if args.force {
+        // A rerun over an earlier termin: its per-municipality folders must not survive next to this
+        // run's basis (with or without --split-kommuner now).
+        out.own_subdir(split::SPLIT_DIR);
     }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
         .with_context(ctx)?;

@@ -841,7 +841,7 @@ fn xlsx_range<RS: Read + std::io::Seek>(
             return Err(InputError::Format {
                 file: name.to_string(),
                 message: format!(
-                    "the sheet's used range spans rows {}..{} and columns {}..{} ({area} cells, more than {MAX_SHEET_CELLS}); \
+                    "the sheet's used range spans rows {}..{} and columns {}..{}, more than {MAX_SHEET_CELLS} cells; \
                      delete the stray cells far below or right of the table, or export it as CSV",
                     r0 + 1,
                     r1 + 1,

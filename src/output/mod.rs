@@ -13,6 +13,8 @@ pub struct OutputDir {
     pending: Vec<(PathBuf, PathBuf)>,
     /// Files of an earlier run that this run must not leave behind (removed at commit).
     obsolete: Vec<PathBuf>,
+    /// Subfolders whose files not written by this run are removed at commit.
+    owned_subdirs: Vec<PathBuf>,
 }
 
 impl OutputDir {
@@ -23,6 +25,7 @@ impl OutputDir {
             dir: dir.to_path_buf(),
             pending: Vec::new(),
             obsolete: Vec::new(),
+            owned_subdirs: Vec::new(),
         })
     }
 
@@ -64,11 +67,23 @@ impl OutputDir {
         self.obsolete.push(self.dir.join(name));
     }
 
+    /// Declares that the subfolder `rel` belongs to this run wholly: at commit, every file in it that this
+    /// run did not write (left by an earlier run, e.g. another termin's `kommuner/KNR/` folders) is removed.
+    /// Only for folders the tool itself creates.
+    pub fn own_subdir(&mut self, rel: &str) {
+        self.owned_subdirs.push(self.dir.join(rel));
+    }
+
     /// Renames every written file into place, then removes the obsolete ones.
     pub fn commit(mut self) -> io::Result<()> {
+        let written: std::collections::HashSet<PathBuf> =
+            self.pending.iter().map(|(_, t)| t.clone()).collect();
         for (tmp, target) in std::mem::take(&mut self.pending) {
             fs::rename(&tmp, &target)?;
             remove_stale_temps(&target);
+        }
+        for sub in std::mem::take(&mut self.owned_subdirs) {
+            remove_unwritten(&sub, &written)?;
         }
         for old in std::mem::take(&mut self.obsolete) {
             match fs::remove_file(&old) {
@@ -111,6 +126,27 @@ fn remove_stale_temps(target: &Path) {
             let _ = fs::remove_file(e.path());
         }
     }
+}
+
+/// Removes every file under `dir` not in `keep`, and folders left empty. A missing `dir` is fine.
+fn remove_unwritten(dir: &Path, keep: &std::collections::HashSet<PathBuf>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            remove_unwritten(&path, keep)?;
+            if fs::read_dir(&path)?.next().is_none() {
+                fs::remove_dir(&path)?;
+            }
+        } else if !keep.contains(&path) {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 fn open_new(path: &Path, private: bool) -> io::Result<File> {

@@ -13,6 +13,9 @@ use crate::output::xlsx::{self, ReportError};
 use crate::output::{csv_writer, OutputDir};
 use std::collections::BTreeSet;
 
+/// The folder under `--out` that holds one subfolder per municipality.
+pub const SPLIT_DIR: &str = "kommuner";
+
 /// The municipalities that get a folder: every one with a basis line or a sum.
 pub fn split_kommuner(result: &TerminResult) -> Vec<Knr> {
     let set: BTreeSet<Knr> = result
@@ -33,7 +36,7 @@ pub fn write_split(
 ) -> Result<Vec<Knr>, ReportError> {
     let kommuner = split_kommuner(result);
     for k in &kommuner {
-        let dir = format!("kommuner/{k}");
+        let dir = format!("{SPLIT_DIR}/{k}");
         // Person numbers in full: owner-readable only, like the main grunnlag.csv.
         out.write_file(&format!("{dir}/grunnlag.csv"), true, |w| {
             let mut c = csv_writer(w);
