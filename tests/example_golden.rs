@@ -7,36 +7,14 @@
 //!    in behaviour shows up as a diff to review. Refresh them deliberately, after checking the diff, with
 //!    `UPDATE_GOLDEN=1 cargo test --test example_golden`.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod example_support;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use example_support::{example_termin, repo};
+use std::path::Path;
 
 /// The README's main command, with --out pointing into a temporary folder.
 fn run_example(out: &Path) -> std::process::Output {
-    Command::cargo_bin("tilskudd")
-        .unwrap()
-        .current_dir(repo())
-        .args([
-            "termin",
-            "2024-Q4",
-            "--dsf",
-            "fixtures/example/dsf",
-            "--rates",
-            "fixtures/example/satser.csv",
-            "--kommuner",
-            "fixtures/example/kommuner.csv",
-            "--config",
-            "fixtures/example/tilskudd.conf",
-            "--allow-unadopted-rates",
-            "--force",
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .unwrap()
+    example_termin("2024-Q4", out, &["--allow-unadopted-rates", "--force"])
 }
 
 /// The README must name exactly the command this test runs.

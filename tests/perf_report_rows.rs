@@ -1,37 +1,16 @@
 //! Issue 6: `rapport.xlsx` caps its `Linjer` and `Avvik` sheets (`termin --report-rows N`, default
 //! `xlsx::MAX_DATA_ROWS`); the CSV files keep every row and `Sammendrag` still sums every line.
 
-use assert_cmd::Command;
-use calamine::{open_workbook, Data, Reader, Xlsx};
-use std::path::{Path, PathBuf};
+mod example_support;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use calamine::{open_workbook, Data, Reader, Xlsx};
+use example_support::example_termin;
+use std::path::Path;
 
 fn run(out: &Path, extra: &[&str]) {
-    let o = Command::cargo_bin("tilskudd")
-        .unwrap()
-        .current_dir(repo())
-        .args([
-            "termin",
-            "2024-Q4",
-            "--dsf",
-            "fixtures/example/dsf",
-            "--rates",
-            "fixtures/example/satser.csv",
-            "--kommuner",
-            "fixtures/example/kommuner.csv",
-            "--config",
-            "fixtures/example/tilskudd.conf",
-            "--allow-unadopted-rates",
-            "--force",
-        ])
-        .args(extra)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+    let mut args = vec!["--allow-unadopted-rates", "--force"];
+    args.extend_from_slice(extra);
+    let o = example_termin("2024-Q4", out, &args);
     assert_eq!(
         o.status.code(),
         Some(0),

@@ -1,36 +1,16 @@
 //! `tilskudd termin` with the payment files, report and split wired in (SPEC T-5, §6; issue 4), on the shipped
 //! example.
 
+mod example_support;
+
 use assert_cmd::Command;
+use example_support::{example_termin, repo};
 use rust_decimal::Decimal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn termin(out: &Path, extra: &[&str]) -> std::process::Output {
-    Command::cargo_bin("tilskudd")
-        .unwrap()
-        .current_dir(repo())
-        .args([
-            "termin",
-            "2024-Q4",
-            "--dsf",
-            "fixtures/example/dsf",
-            "--rates",
-            "fixtures/example/satser.csv",
-            "--kommuner",
-            "fixtures/example/kommuner.csv",
-            "--config",
-            "fixtures/example/tilskudd.conf",
-        ])
-        .args(extra)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
+    example_termin("2024-Q4", out, extra)
 }
 
 fn manifest(out: &Path) -> serde_json::Value {
