@@ -247,3 +247,26 @@ fn cr_only_line_ends_keep_lines_apart() {
     let lines: Vec<Option<u64>> = l.avvik.iter().map(|x| x.linje).collect();
     assert_eq!(lines, vec![Some(3), Some(4), Some(5)]);
 }
+
+/// A DSF export with no moves may write `flyttinger.csv` as a 0-byte file. The table is optional, so that
+/// is "no moves" with a warning `tom_fil`, not a failed run (it used to stop the load with "empty file").
+#[test]
+fn empty_flyttinger_file_means_no_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fnr("018190000");
+    fs::write(
+        dir.path().join("personer.csv"),
+        format!("fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n{f},2024-01-10,0301,S1,flyktning\n"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("flyttinger.csv"), "").unwrap();
+    let l = load_dsf(dir.path(), &opts()).expect("an empty optional table is not fatal");
+    assert_eq!(l.data.personer.len(), 1);
+    assert!(l.data.flyttinger.is_empty());
+    assert_eq!(l.avvik.len(), 1);
+    assert_eq!(l.avvik[0].kode, "tom_fil");
+    assert_eq!(l.avvik[0].niva, tilskudd::domain::avvik::Niva::Advarsel);
+    // A 0-byte personer.csv is still an error: that table is required.
+    fs::write(dir.path().join("personer.csv"), "").unwrap();
+    assert!(load_dsf(dir.path(), &opts()).is_err());
+}

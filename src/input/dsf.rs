@@ -51,8 +51,20 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
         let (t, f) = table::open_csv(&personer)?;
         read_personer(t, f, opts, &mut out)?;
         if let Some(fl) = find_file(path, "flyttinger.csv") {
-            let (t, f) = table::open_csv(&fl)?;
-            read_flyttinger(t, f, opts, &mut out)?;
+            if std::fs::metadata(&fl).is_ok_and(|m| m.len() == 0) {
+                // An export with no moves may be an empty file: the table is optional, so this means
+                // "no moves" (a warning, not a failed run); a personer.csv without bytes stays an error.
+                out.avvik.push(Avvik::warning(
+                    &table::display(&fl),
+                    None,
+                    None,
+                    "tom_fil",
+                    "the file is empty (not even a header): read as no moves".into(),
+                ));
+            } else {
+                let (t, f) = table::open_csv(&fl)?;
+                read_flyttinger(t, f, opts, &mut out)?;
+            }
         }
     } else if table::is_workbook(path) {
         let mut wb = Workbook::open(path)?;
