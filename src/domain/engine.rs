@@ -674,45 +674,23 @@ impl<'a> Engine<'a> {
             if due.iter().any(|(_, c)| *c == Some("IT-11")) {
                 regler.push_back("IT-11");
             }
-            let mut months = Vec::new();
-            for (m, cut) in due {
-                let (owner, reference) = owner_of(y, m);
-                let amount = month_amounts[m as usize - 1];
-                if cut.is_none() {
-                    add(
-                        &mut acc,
-                        LineKey {
-                            fnr: p.fnr,
-                            kommune: owner,
-                            kode: code,
-                            ar: y,
-                        },
-                        n,
-                        true,
-                        sats,
-                        amount,
-                        &regler,
-                    );
-                }
-                if trace {
-                    months.push(MonthShare {
-                        month: m,
-                        reference,
-                        owner,
-                        amount,
-                        cut_by: cut,
-                    });
-                }
-            }
-            if trace {
-                a.years.push(YearCalc {
-                    kode: code,
-                    ar: y,
-                    tilskuddsar: n,
-                    sats,
-                    monthly: true,
-                    months,
-                });
+            let line = MonthlyYear {
+                fnr: p.fnr,
+                kode: code,
+                ar: y,
+                tilskuddsar: n,
+                sats,
+            };
+            if let Some(calc) = accrue_months(
+                &mut acc,
+                &line,
+                month_amounts,
+                &due,
+                &regler,
+                &owner_of,
+                trace,
+            ) {
+                a.years.push(calc);
             }
         }
 
@@ -762,45 +740,23 @@ impl<'a> Engine<'a> {
                 if it3_rule {
                     regler.front("IT-3");
                 }
-                let mut months = Vec::new();
-                for (m, cut) in due {
-                    let (owner, reference) = owner_of(y, m);
-                    let amount = month_amounts[m as usize - 1];
-                    if cut.is_none() {
-                        add(
-                            &mut acc,
-                            LineKey {
-                                fnr: p.fnr,
-                                kommune: owner,
-                                kode: code,
-                                ar: y,
-                            },
-                            n,
-                            true,
-                            sats,
-                            amount,
-                            &regler,
-                        );
-                    }
-                    if trace {
-                        months.push(MonthShare {
-                            month: m,
-                            reference,
-                            owner,
-                            amount,
-                            cut_by: cut,
-                        });
-                    }
-                }
-                if trace {
-                    a.years.push(YearCalc {
-                        kode: code,
-                        ar: y,
-                        tilskuddsar: n,
-                        sats,
-                        monthly: true,
-                        months,
-                    });
+                let line = MonthlyYear {
+                    fnr: p.fnr,
+                    kode: code,
+                    ar: y,
+                    tilskuddsar: n,
+                    sats,
+                };
+                if let Some(calc) = accrue_months(
+                    &mut acc,
+                    &line,
+                    month_amounts,
+                    &due,
+                    &regler,
+                    &owner_of,
+                    trace,
+                ) {
+                    a.years.push(calc);
                 }
             }
         } else if p.enslig_mindrearig {
@@ -1010,6 +966,60 @@ fn yn(b: bool) -> &'static str {
     } else {
         "nei"
     }
+}
+
+/// One monthly grant year of a person (år 2–5, or an EM year): what its lines are keyed and rated by.
+struct MonthlyYear {
+    fnr: Fnr,
+    kode: RateCode,
+    ar: i32,
+    tilskuddsar: u8,
+    sats: Decimal,
+}
+
+/// IT-10 + IT-13 for a monthly grant year (år 2–5 and EM-4 alike): each month's IT-13 share goes to the
+/// municipality that owns the month, unless a rule (`due[m].1`: IT-11, IT-12, EM-3) cut it. With `trace`,
+/// returns the month-by-month record that `explain` prints.
+fn accrue_months(
+    acc: &mut Vec<Accrual>,
+    year: &MonthlyYear,
+    month_amounts: &[Decimal; 12],
+    due: &[(u32, Option<&'static str>); 12],
+    regler: &RuleSet,
+    owner_of: &dyn Fn(i32, u32) -> (Knr, NaiveDate),
+    trace: bool,
+) -> Option<YearCalc> {
+    let mut months = Vec::new();
+    for &(m, cut) in due {
+        let (owner, reference) = owner_of(year.ar, m);
+        let amount = month_amounts[m as usize - 1];
+        if cut.is_none() {
+            let key = LineKey {
+                fnr: year.fnr,
+                kommune: owner,
+                kode: year.kode,
+                ar: year.ar,
+            };
+            add(acc, key, year.tilskuddsar, true, year.sats, amount, regler);
+        }
+        if trace {
+            months.push(MonthShare {
+                month: m,
+                reference,
+                owner,
+                amount,
+                cut_by: cut,
+            });
+        }
+    }
+    trace.then_some(YearCalc {
+        kode: year.kode,
+        ar: year.ar,
+        tilskuddsar: year.tilskuddsar,
+        sats: year.sats,
+        monthly: true,
+        months,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
