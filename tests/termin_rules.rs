@@ -203,7 +203,7 @@ fn it11_death_in_year_3() {
     );
     let l = line(&r, p.fnr, "0301", "AR-3", 2024).unwrap();
     assert_eq!(l.maneder, Some(5));
-    assert!(l.regler.contains(&"IT-11"));
+    assert!(l.regler.contains("IT-11"));
     // 2024-Q1: the death (20.05.2024) is after the basis date 31.03 → not known [model (a)]: 3·8400 = 25200.
     let r = run("2024-Q1", &ex, &[]);
     assert_eq!(
@@ -303,7 +303,7 @@ fn it4_newborn_exactly_6_months_and_one_day_later_and_mother_absent() {
     assert!(line(&r, c1.fnr, "4601", "BHT", 2024)
         .unwrap()
         .regler
-        .contains(&"IT-4"));
+        .contains("IT-4"));
     // c2 one day later → fodt_etter_6_mnd.
     assert!(lines_of(&r, c2.fnr).is_empty());
     let av = r.avvik.iter().find(|a| a.fnr == Some(c2.fnr)).unwrap();
@@ -589,7 +589,7 @@ fn it3_pre_2021_with_and_without_tidligere_utlost() {
     assert!(line(&r, with.fnr, "0301", "AR-3", 2021)
         .unwrap()
         .regler
-        .contains(&"IT-3"));
+        .contains("IT-3"));
     // With --auto-from 2019 the person settled 2019 is automatic: år 1 2019 AR-1 EV = 240000 − 1200.
     let r = run_with("2024-Q1", &ex, &rates(), &[], 2019);
     assert_eq!(

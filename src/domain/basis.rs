@@ -25,8 +25,175 @@ pub struct BasisLine {
     pub tidligere_utbetalt: Decimal,
     /// `opptjent − tidligere_utbetalt` (T-2).
     pub a_utbetale: Decimal,
-    /// Rule ids that produced the line, e.g. `["IT-6", "IT-8", "IT-10", "IT-13"]`.
-    pub regler: Vec<&'static str>,
+    /// Rule ids that produced the line, e.g. `IT-6|IT-8|IT-10|IT-13`.
+    pub regler: RuleSet,
+}
+
+/// Every rule id a basis line can cite (SPEC §4), in SPEC order. [`RuleSet`] stores indexes into it.
+pub const RULE_IDS: [&str; 23] = [
+    "IT-1", "IT-2", "IT-3", "IT-4", "IT-5", "IT-6", "IT-7", "IT-8", "IT-9", "IT-10", "IT-11",
+    "IT-12", "IT-13", "EM-1", "EM-2", "EM-3", "EM-4", "T-1", "T-2", "T-3", "T-4", "T-5",
+    // Never cited by the engine: shown should an unknown id ever be pushed (see `RuleSet::push_back`).
+    "?",
+];
+const UNKNOWN_RULE: u8 = 22;
+
+/// The rule ids of one line, in order: twelve bytes inline, so a line costs no heap allocation (issue 6:
+/// a national run has millions of lines). At most [`RuleSet::CAPACITY`] ids; the engine cites at most 9
+/// (`IT-3 IT-4 IT-6 IT-7 IT-10 IT-12 IT-13 IT-11 T-2`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RuleSet {
+    ids: [u8; 11],
+    len: u8,
+}
+
+impl RuleSet {
+    pub const CAPACITY: usize = 11;
+
+    /// The index of `id` in [`RULE_IDS`] (usable in constants).
+    pub const fn index(id: &str) -> Option<u8> {
+        let mut i = 0;
+        while i < RULE_IDS.len() - 1 {
+            let a = RULE_IDS[i].as_bytes();
+            let b = id.as_bytes();
+            if a.len() == b.len() {
+                let mut j = 0;
+                while j < a.len() && a[j] == b[j] {
+                    j += 1;
+                }
+                if j == a.len() {
+                    return Some(i as u8);
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// A set from known ids, for constants: `const R: RuleSet = RuleSet::of(&["IT-6", "IT-7"]);` fails to
+    /// compile on an unknown id or more than [`Self::CAPACITY`] ids.
+    pub const fn of(ids: &[&str]) -> RuleSet {
+        assert!(
+            ids.len() <= Self::CAPACITY,
+            "too many rule ids for a RuleSet"
+        );
+        let mut r = RuleSet {
+            ids: [0; 11],
+            len: 0,
+        };
+        let mut i = 0;
+        while i < ids.len() {
+            match Self::index(ids[i]) {
+                Some(x) => r.ids[i] = x,
+                None => panic!("unknown rule id"),
+            }
+            i += 1;
+        }
+        r.len = ids.len() as u8;
+        r
+    }
+
+    /// Appends `id`. An id outside [`RULE_IDS`] is recorded as `?` rather than dropped, so a mistake shows
+    /// in the output instead of vanishing; a full set keeps its ids (neither happens: see the tests).
+    pub fn push_back(&mut self, id: &str) {
+        debug_assert!(Self::index(id).is_some(), "unknown rule id {id}");
+        debug_assert!((self.len as usize) < Self::CAPACITY, "RuleSet full");
+        if (self.len as usize) < Self::CAPACITY {
+            self.ids[self.len as usize] = Self::index(id).unwrap_or(UNKNOWN_RULE);
+            self.len += 1;
+        }
+    }
+
+    /// Puts `id` first (see [`Self::push_back`] for unknown ids).
+    pub fn front(&mut self, id: &str) {
+        debug_assert!(Self::index(id).is_some(), "unknown rule id {id}");
+        debug_assert!((self.len as usize) < Self::CAPACITY, "RuleSet full");
+        if (self.len as usize) < Self::CAPACITY {
+            let n = self.len as usize;
+            self.ids.copy_within(0..n, 1);
+            self.ids[0] = Self::index(id).unwrap_or(UNKNOWN_RULE);
+            self.len += 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ids[..self.len as usize]
+            .iter()
+            .map(|&i| RULE_IDS[usize::from(i)])
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.iter().any(|x| x == id)
+    }
+
+    pub fn to_vec(&self) -> Vec<&'static str> {
+        self.iter().collect()
+    }
+
+    /// `IT-6|IT-10|IT-13`, as `grunnlag.csv` writes them.
+    pub fn join(&self, sep: &str) -> String {
+        self.to_vec().join(sep)
+    }
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for RuleSet {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_sets_keep_order_and_show_unknown_ids() {
+        const BASE: RuleSet = RuleSet::of(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
+        let mut r = BASE;
+        r.front("IT-4");
+        r.front("IT-3");
+        r.push_back("IT-11");
+        r.push_back("T-2");
+        // The longest list the engine cites (an år 2–5 line of a newborn, IT-3, death, a deduction): 9.
+        assert_eq!(
+            r.join("|"),
+            "IT-3|IT-4|IT-6|IT-7|IT-10|IT-12|IT-13|IT-11|T-2"
+        );
+        assert_eq!(r.len(), 9);
+        assert!(r.contains("IT-11") && !r.contains("IT-1"));
+        assert_eq!(
+            r,
+            ["IT-3", "IT-4", "IT-6", "IT-7", "IT-10", "IT-12", "IT-13", "IT-11", "T-2"]
+        );
+        // Every id of the table but the sentinel is known; "IT-1" is not mistaken for "IT-10".
+        for (i, id) in RULE_IDS[..RULE_IDS.len() - 1].iter().enumerate() {
+            assert_eq!(RuleSet::index(id), Some(i as u8), "{id}");
+        }
+        assert_eq!(RuleSet::index("IT-14"), None);
+        assert_eq!(std::mem::size_of::<RuleSet>(), 12);
+    }
+
+    #[test]
+    #[cfg(not(debug_assertions))]
+    fn an_unknown_id_is_shown_not_dropped() {
+        let mut r = RuleSet::of(&["IT-6"]);
+        r.push_back("XX-1");
+        assert_eq!(r.join("|"), "IT-6|?");
+    }
 }
 
 /// One line of `kommuner.csv` (T-3).

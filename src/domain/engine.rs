@@ -7,6 +7,7 @@
 //! tracing switched on, so its trail reproduces the person's `grunnlag.csv` lines by construction.
 
 use crate::domain::avvik::Avvik;
+pub use crate::domain::basis::RuleSet;
 use crate::domain::basis::{BasisLine, Counts, KommuneSum, TerminResult};
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
@@ -548,7 +549,7 @@ impl<'a> Engine<'a> {
                     self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
                 );
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
+                let mut regler = RuleSet::of(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
                 if newborn_rule {
                     regler.front("IT-4");
                 }
@@ -600,7 +601,7 @@ impl<'a> Engine<'a> {
                             a.settlement_date
                         );
                         let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
-                        let mut regler = RuleSet::new(&["IT-7", "IT-9", "IT-12"]);
+                        let mut regler = RuleSet::of(&["IT-7", "IT-9", "IT-12"]);
                         if newborn_rule {
                             regler.front("IT-4");
                         }
@@ -664,7 +665,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-            let mut regler = RuleSet::new(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
+            let mut regler = RuleSet::of(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
             if newborn_rule {
                 regler.front("IT-4");
             }
@@ -736,7 +737,7 @@ impl<'a> Engine<'a> {
                 let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
                 step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
                 let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = RuleSet::new(&["EM-1", "EM-2", "EM-3", "EM-4"]);
+                let mut regler = RuleSet::of(&["EM-1", "EM-2", "EM-3", "EM-4"]);
                 if it3_rule {
                     regler.front("IT-3");
                 }
@@ -899,48 +900,6 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// The rule ids of one accrual, in order, without a heap allocation until a line is created.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RuleSet {
-    ids: [&'static str; 10],
-    len: usize,
-}
-
-impl RuleSet {
-    fn new(ids: &[&'static str]) -> RuleSet {
-        let mut r = RuleSet {
-            ids: [""; 10],
-            len: 0,
-        };
-        for id in ids {
-            r.push_back(id);
-        }
-        r
-    }
-    fn push_back(&mut self, id: &'static str) {
-        if self.len < self.ids.len() {
-            self.ids[self.len] = id;
-            self.len += 1;
-        }
-    }
-    fn front(&mut self, id: &'static str) {
-        if self.len < self.ids.len() {
-            self.ids.copy_within(0..self.len, 1);
-            self.ids[0] = id;
-            self.len += 1;
-        }
-    }
-    pub fn as_slice(&self) -> &[&'static str] {
-        &self.ids[..self.len]
-    }
-}
-
-impl std::fmt::Debug for RuleSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
-    }
-}
-
 /// What the termin run keeps of a block of persons (assessed on one thread, in fnr order).
 #[derive(Default)]
 struct Block {
@@ -1090,7 +1049,7 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
                     opptjent: x.opptjent,
                     tidligere_utbetalt: Decimal::ZERO,
                     a_utbetale: x.opptjent,
-                    regler: x.regler.as_slice().to_vec(),
+                    regler: x.regler,
                 }),
         );
         return;
@@ -1110,9 +1069,9 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         let tidligere = paid_by_key.get(&key).copied().unwrap_or_default();
         let line = match accrual {
             Some(x) => {
-                let mut regler = x.regler.as_slice().to_vec();
+                let mut regler = x.regler;
                 if !tidligere.is_zero() {
-                    regler.push("T-2");
+                    regler.push_back("T-2");
                 }
                 BasisLine {
                     key,
@@ -1130,11 +1089,11 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
                 if tidligere.is_zero() {
                     continue;
                 }
-                let mut regler = Vec::new();
+                let mut regler = RuleSet::default();
                 if let Status::Excluded(e) = a.status {
-                    regler.push(e.rule());
+                    regler.push_back(e.rule());
                 }
-                regler.push("T-2");
+                regler.push_back("T-2");
                 BasisLine {
                     key,
                     duf: a.duf,

@@ -293,7 +293,7 @@ pub fn write_grunnlag<W: Write>(mut w: W, r: &TerminResult) -> io::Result<()> {
     // Blocks of lines are formatted in parallel and written in order: the same bytes with any number of
     // threads, and at most one batch of blocks in memory.
     write_blocks(&mut w, &r.lines, |buf, l| {
-        if l.regler.iter().any(|x| needs_quoting(x)) {
+        if l.regler.iter().any(needs_quoting) {
             // Never for the engine's rule ids; kept exact should one ever need quoting.
             let mut c = csv_writer(Vec::new());
             c.write_record(grunnlag_record(r.termin, l))?;
@@ -390,6 +390,7 @@ pub fn write_basis_files(out: &mut OutputDir, r: &TerminResult) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::basis::RuleSet;
     use crate::domain::ids::{Fnr, Knr};
     use crate::domain::ledger::LineKey;
     use rust_decimal::Decimal;
@@ -415,7 +416,7 @@ mod tests {
             opptjent: Decimal::from_str("75000").unwrap(),
             tidligere_utbetalt: Decimal::from_str("50000.5").unwrap(),
             a_utbetale: Decimal::from_str("24999.5").unwrap(),
-            regler: vec!["IT-10", "IT-13"],
+            regler: RuleSet::of(&["IT-10", "IT-13"]),
         };
         let r = grunnlag_record(t, &l);
         assert_eq!(r[0], "2024-Q3");
@@ -462,7 +463,7 @@ mod tests {
             v.opptjent = Decimal::from_str(x).unwrap() * Decimal::from(3);
             v.tidligere_utbetalt = Decimal::ZERO - Decimal::from_str(x).unwrap();
             v.a_utbetale = Decimal::from_str("100").unwrap();
-            v.regler = vec!["IT-4", "IT-6", "T-2"];
+            v.regler = RuleSet::of(&["IT-4", "IT-6", "T-2"]);
             lines.push(v);
         }
         let result = TerminResult {

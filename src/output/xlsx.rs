@@ -512,7 +512,7 @@ mod tests {
             opptjent: Decimal::from(10),
             tidligere_utbetalt: Decimal::ZERO,
             a_utbetale: Decimal::from(10),
-            regler: vec!["IT-13"],
+            regler: crate::domain::basis::RuleSet::of(&["IT-13"]),
         };
         let r = TerminResult {
             termin,

@@ -86,7 +86,7 @@ pub fn line(l: Line) -> BasisLine {
         opptjent,
         tidligere_utbetalt: tidligere,
         a_utbetale: opptjent - tidligere,
-        regler: vec!["IT-6", "IT-10", "IT-13"],
+        regler: tilskudd::domain::basis::RuleSet::of(&["IT-6", "IT-10", "IT-13"]),
     }
 }
 
