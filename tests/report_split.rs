@@ -100,7 +100,7 @@ fn split_folder_holds_only_its_own_municipality() {
     let r = with_mover();
     let d = tempfile::tempdir().unwrap();
     let mut out = OutputDir::create(d.path()).unwrap();
-    let written = write_split(&mut out, &r, &q3_rates(RateStatus::Vedtatt)).unwrap();
+    let written = write_split(&mut out, &r, &r.lines, &q3_rates(RateStatus::Vedtatt)).unwrap();
     out.commit().unwrap();
     let all: BTreeSet<String> = r.lines.iter().map(|l| l.key.kommune.to_string()).collect();
     assert_eq!(

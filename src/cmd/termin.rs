@@ -4,8 +4,8 @@
 
 use crate::cmd::common::InputArgs;
 use crate::domain::avvik::{Avvik, Niva};
-use crate::domain::basis::TerminResult;
-use crate::domain::engine::{Engine, Params};
+use crate::domain::basis::TerminSummary;
+use crate::domain::engine::{Engine, Params, RunError};
 use crate::domain::ids::Kontonr;
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::LedgerLine;
@@ -184,17 +184,54 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     )?;
     timer.lap("read inputs");
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
-    // A missing rate stops here: nothing has been written (SPEC §1.6, §7 exit 1).
     timer.lap("engine index");
-    let mut result = engine.run(inputs.kommuner.as_ref())?;
+    let mut out =
+        OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let ctx = || format!("writing to {}", args.out.display());
+    // The basis and the new ledger are streamed to their files while the engine runs (issue 6): only the
+    // sums, the first lines (for the report) and one flag per ledger line are kept. A missing rate stops
+    // the run (SPEC §1.6, §7 exit 1); dropping `out` then removes what was written.
+    let grunnlag = out
+        .open_file(writers::GRUNNLAG_FILE, true)
+        .with_context(ctx)?;
+    let utbetalt = out
+        .open_file(writers::UTBETALT_FILE, true)
+        .with_context(ctx)?;
+    let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
+    let (run, stream) = std::thread::scope(|s| -> anyhow::Result<_> {
+        let (gtx, grx) = std::sync::mpsc::sync_channel(8);
+        let (utx, urx) = std::sync::mpsc::sync_channel(8);
+        let gw = s.spawn(move || writers::drain_to(grx, grunnlag));
+        let uw = s.spawn(move || writers::drain_to(urx, utbetalt));
+        let stream =
+            writers::BasisStream::new(params.termin, gtx, utx, preview_rows, args.split_kommuner);
+        let (run, stream) = match stream {
+            Ok(mut stream) => (
+                engine.run_streaming(inputs.kommuner.as_ref(), &mut stream),
+                Some(stream),
+            ),
+            Err(e) => (Err(RunError::Sink(e)), None),
+        };
+        // Closing the channels (dropping the senders with the stream's parts) ends the writers.
+        let stream = stream.map(|st| (st.new_flags, st.preview, st.all_lines));
+        let written = [gw.join(), uw.join()];
+        let run = run?;
+        for w in written {
+            match w {
+                Ok(r) => r.with_context(ctx)?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok((run, stream))
+    })?;
+    let mut result = run;
+    let (new_flags, preview, all_lines) = stream.unwrap_or_default();
     fill_reader_counts(&mut result, &inputs);
     let mut avvik = inputs.avvik.clone();
     avvik.append(&mut result.avvik);
     result.avvik = avvik;
+    timer.lap("engine run + grunnlag/utbetalt");
 
-    timer.lap("engine run");
-    let mut out =
-        OutputDir::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
     // Without a municipality register there is no account to pay to: the basis and reports are still
     // produced (SPEC §1.5) and the run says so; that is not a rejected row.
@@ -236,6 +273,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             out.remove_on_commit(name);
         }
     }
+    // T-4: the new ledger holds only the lines of the municipalities paid now (T-3, and not left out of
+    // the bank file); the streamed file held every non-zero line.
+    if !result.all_paid() {
+        let paying: std::collections::BTreeSet<_> = result
+            .kommuner
+            .iter()
+            .filter(|k| k.utbetales)
+            .map(|k| k.kommune)
+            .collect();
+        out.rewrite_file(writers::UTBETALT_FILE, true, |r, w| {
+            writers::filter_new_ledger(r, w, &new_flags, &paying)
+        })
+        .with_context(ctx)?;
+    }
+    timer.lap("payment files");
 
     let mut outputs = vec![
         writers::GRUNNLAG_FILE.to_string(),
@@ -252,7 +304,6 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let command_line: Vec<String> = std::env::args()
         .map(|a| crate::domain::ids::mask_text(&a))
         .collect();
-    timer.lap("payment files");
     let mut m = manifest::build(
         &result,
         &inputs.rates,
@@ -262,14 +313,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         outputs,
     );
     m.payment_file = payment_manifest(&pay, &result);
-    let ctx = || format!("writing to {}", args.out.display());
     // The workbook is built and compressed in memory on its own thread while the CSV files are written
     // (same bytes as building it afterwards; only the wall time changes).
-    timer.lap("manifest");
     let (basis, report) = std::thread::scope(|s| {
-        let report =
-            s.spawn(|| xlsx::report_with_row_limit(&result, &inputs.rates, None, args.report_rows));
-        let basis = writers::write_basis_files(&mut out, &result);
+        let report = s.spawn(|| {
+            xlsx::report_with_row_limit(&result, &preview, &inputs.rates, None, args.report_rows)
+        });
+        let basis = writers::write_summary_files(&mut out, &result);
         (basis, report.join())
     });
     basis.with_context(ctx)?;
@@ -280,8 +330,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     // Holds masked person numbers only, but per-person amounts: owner-readable like grunnlag.csv.
     out.write_bytes(REPORT_FILE, true, &report)
         .with_context(ctx)?;
-    if args.split_kommuner {
-        split::write_split(&mut out, &result, &inputs.rates).with_context(ctx)?;
+    if let Some(lines) = &all_lines {
+        split::write_split(&mut out, &result, lines, &inputs.rates).with_context(ctx)?;
     }
     if args.force {
         // A rerun over an earlier termin: its per-municipality folders must not survive next to this
@@ -290,7 +340,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
         .with_context(ctx)?;
-    timer.lap("csv + xlsx");
+    timer.lap("kommuner/avvik csv + xlsx + manifest");
     out.commit()
         .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;
 
@@ -348,28 +398,21 @@ fn payment_options(args: &Args, basis_date: NaiveDate) -> anyhow::Result<Payment
 }
 
 /// A municipality left out of the bank file (not in the register, no valid account or org.nr) is not paid
-/// by this run: it is marked `utbetales = nei` and none of its lines enter the new ledger, so the next
+/// by this run: it is marked `utbetales = nei`, so none of its lines enter the new ledger and the next
 /// termin owes it the same amounts again (T-3/T-4: the ledger records only what is paid).
-fn exclude_left_out(result: &mut TerminResult, pay: &PaymentSummary) {
+fn exclude_left_out(result: &mut TerminSummary, pay: &PaymentSummary) {
     let left: std::collections::BTreeSet<crate::domain::ids::Knr> =
         pay.left_out.iter().map(|l| l.kommune).collect();
-    if left.is_empty() {
-        return;
-    }
     for k in result.kommuner.iter_mut() {
         if left.contains(&k.kommune) {
             k.utbetales = false;
         }
     }
-    let termin = result.termin;
-    result
-        .new_ledger
-        .retain(|l| !(l.termin == termin && l.origin.is_empty() && left.contains(&l.key.kommune)));
 }
 
 /// The manifest's record of the payment file: what was written or why not, and the control sum tying it to
 /// the municipalities (Σ transfers = Σ paying municipalities; those left out are not paying).
-fn payment_manifest(pay: &PaymentSummary, result: &TerminResult) -> serde_json::Value {
+fn payment_manifest(pay: &PaymentSummary, result: &TerminSummary) -> serde_json::Value {
     let paying: Decimal = result
         .kommuner
         .iter()
@@ -401,7 +444,7 @@ fn payment_manifest(pay: &PaymentSummary, result: &TerminResult) -> serde_json::
 }
 
 /// The reader's row counts (rows read and rejected) complete the engine's counts.
-pub fn fill_reader_counts(result: &mut TerminResult, inputs: &TerminInputs) {
+pub fn fill_reader_counts(result: &mut TerminSummary, inputs: &TerminInputs) {
     // Lines read = lines used + repeats dropped.
     result.counts.ledger_linjer_lest += inputs.ledger_duplicates;
     if let Some(s) = inputs.stats_of(&inputs.extract.personer_file) {
@@ -420,11 +463,11 @@ pub fn fill_reader_counts(result: &mut TerminResult, inputs: &TerminInputs) {
 }
 
 /// The terminal summary: per municipality the code totals and the sum, a grand total, and the counts.
-pub fn print_summary(r: &TerminResult, rates: &RateTable, out: &Path) {
+pub fn print_summary(r: &TerminSummary, rates: &RateTable, out: &Path) {
     println!("{}", summary_text(r, rates, out));
 }
 
-pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
+pub fn summary_text(r: &TerminSummary, rates: &RateTable, out: &Path) -> String {
     use tabled::builder::Builder;
     use tabled::settings::{object::Columns, Alignment, Style};
     let codes: Vec<RateCode> = RateCode::TERMIN_CODES
@@ -468,7 +511,7 @@ pub fn summary_text(r: &TerminResult, rates: &RateTable, out: &Path) -> String {
         "termin {} (basis date {}): {} line(s), {} municipality(ies), paid now {}\n{table}\n",
         r.termin,
         r.basis_date,
-        r.lines.len(),
+        r.stats.total.lines,
         r.kommuner.len(),
         fmt_money(paid)
     );

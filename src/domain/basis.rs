@@ -2,7 +2,7 @@
 //! figures. Plain data handed from the engine to the writers; renderers never compute amounts.
 
 use crate::domain::avvik::Avvik;
-use crate::domain::ids::{Duf, Knr};
+use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::ledger::{LedgerLine, LineKey};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
@@ -230,19 +230,214 @@ pub struct Counts {
     pub ledger_linjer_uten_person: u64,
 }
 
-/// Everything one termin run produces.
+/// Totals of a set of basis lines (rapport.xlsx `Sammendrag`, the manifest, the payment check).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineAgg {
+    /// Distinct persons among the lines.
+    pub persons: u64,
+    pub lines: u64,
+    pub opptjent: Decimal,
+    pub tidligere_utbetalt: Decimal,
+    pub a_utbetale: Decimal,
+    /// Lines with `a_utbetale ≠ 0`: what T-4 records in the new ledger when the municipality is paid.
+    pub to_ledger: u64,
+}
+
+impl LineAgg {
+    fn add(&mut self, l: &BasisLine, new_person: bool) {
+        self.persons += u64::from(new_person);
+        self.lines += 1;
+        self.opptjent += l.opptjent;
+        self.tidligere_utbetalt += l.tidligere_utbetalt;
+        self.a_utbetale += l.a_utbetale;
+        self.to_ledger += u64::from(!l.a_utbetale.is_zero());
+    }
+
+    fn merge(&mut self, o: &LineAgg) {
+        self.persons += o.persons;
+        self.lines += o.lines;
+        self.opptjent += o.opptjent;
+        self.tidligere_utbetalt += o.tidligere_utbetalt;
+        self.a_utbetale += o.a_utbetale;
+        self.to_ledger += o.to_ledger;
+    }
+}
+
+/// What the writers need to know of ALL basis lines without holding them (issue 6: a national run streams
+/// its lines to `grunnlag.csv`): totals per (municipality, code), per municipality and overall.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineStats {
+    pub per_kode: BTreeMap<(Knr, RateCode), LineAgg>,
+    pub per_kommune: BTreeMap<Knr, LineAgg>,
+    pub total: LineAgg,
+}
+
+impl LineStats {
+    /// Adds whole persons' lines, sorted by fnr (the engine's order): a person is counted once in each
+    /// total it has lines in (a change of fnr is a new person). Stats of disjoint sets of persons add up
+    /// with [`LineStats::merge`].
+    pub fn add_lines(&mut self, lines: &[BasisLine]) {
+        // The last person counted per total: a person's second line of a (municipality, code) is not a
+        // new person.
+        let mut last_k: BTreeMap<(Knr, RateCode), Fnr> = BTreeMap::new();
+        let mut last_m: BTreeMap<Knr, Fnr> = BTreeMap::new();
+        let mut last: Option<Fnr> = None;
+        for l in lines {
+            let f = l.key.fnr;
+            let k = (l.key.kommune, l.key.kode);
+            let new_k = last_k.insert(k, f) != Some(f);
+            self.per_kode.entry(k).or_default().add(l, new_k);
+            let new_m = last_m.insert(l.key.kommune, f) != Some(f);
+            self.per_kommune
+                .entry(l.key.kommune)
+                .or_default()
+                .add(l, new_m);
+            self.total.add(l, last != Some(f));
+            last = Some(f);
+        }
+    }
+
+    pub fn merge(&mut self, o: &LineStats) {
+        for (k, a) in &o.per_kode {
+            self.per_kode.entry(*k).or_default().merge(a);
+        }
+        for (k, a) in &o.per_kommune {
+            self.per_kommune.entry(*k).or_default().merge(a);
+        }
+        self.total.merge(&o.total);
+    }
+
+    /// Stats of any lines, sorted by fnr first when they are not (test fixtures build lines in any order).
+    pub fn of_lines(lines: &[BasisLine]) -> LineStats {
+        let mut s = LineStats::default();
+        if lines.is_sorted_by_key(|l| l.key.fnr) {
+            s.add_lines(lines);
+        } else {
+            let mut v = lines.to_vec();
+            v.sort_by_key(|l| l.key.fnr); // stable
+            s.add_lines(&v);
+        }
+        s
+    }
+}
+
+/// Count and sum of ledger lines (T-4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerTotals {
+    pub lines: u64,
+    pub sum: Decimal,
+}
+
+/// Everything one termin run produces except the lines themselves and the new ledger, which a national
+/// run streams to `grunnlag.csv` and `utbetalt.csv` instead of holding them (issue 6).
 #[derive(Clone, Debug)]
-pub struct TerminResult {
+pub struct TerminSummary {
     pub termin: Termin,
     pub basis_date: NaiveDate,
-    /// Sorted by (fnr, kommune, kode, ar) — the [`LineKey`] order, so that it can be streamed per person.
-    pub lines: Vec<BasisLine>,
     /// Sorted by kommune.
     pub kommuner: Vec<KommuneSum>,
-    /// The ledger read in plus the lines paid now (T-4), sorted.
-    pub new_ledger: Vec<LedgerLine>,
     pub avvik: Vec<Avvik>,
     /// (year, code) of every rate used.
     pub rates_used: Vec<(i32, RateCode)>,
     pub counts: Counts,
+    pub stats: LineStats,
+    /// The ledger read in (`--paid`), carried whole into the new ledger (T-4).
+    pub ledger_in: LedgerTotals,
+}
+
+impl TerminSummary {
+    /// The lines this termin adds to the ledger (T-4): the non-zero lines of the municipalities paid now
+    /// (`utbetales`, after any left out of the bank file).
+    pub fn ledger_now(&self) -> LedgerTotals {
+        let mut t = LedgerTotals::default();
+        for k in self.kommuner.iter().filter(|k| k.utbetales) {
+            if let Some(a) = self.stats.per_kommune.get(&k.kommune) {
+                t.lines += a.to_ledger;
+                t.sum += a.a_utbetale;
+            }
+        }
+        t
+    }
+
+    /// Whether every non-zero line enters the new ledger (every municipality with such lines is paid).
+    pub fn all_paid(&self) -> bool {
+        self.kommuner.iter().all(|k| {
+            k.utbetales
+                || self
+                    .stats
+                    .per_kommune
+                    .get(&k.kommune)
+                    .is_none_or(|a| a.to_ledger == 0)
+        })
+    }
+}
+
+/// Everything one termin run produces, the lines and the new ledger included (tests, `explain`, small
+/// runs; `tilskudd termin` streams them instead). Reads as its [`TerminSummary`] (`r.kommuner`, `r.avvik`).
+#[derive(Clone, Debug)]
+pub struct TerminResult {
+    pub summary: TerminSummary,
+    /// Sorted by (fnr, kommune, kode, ar) — the [`LineKey`] order, so that it can be streamed per person.
+    pub lines: Vec<BasisLine>,
+    /// The ledger read in plus the lines paid now (T-4), sorted.
+    pub new_ledger: Vec<LedgerLine>,
+}
+
+impl TerminResult {
+    /// A result from its parts (test fixtures); the line stats are computed from `lines`, and the lines
+    /// of `new_ledger` that are not this termin's new ones count as the ledger read in.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        termin: Termin,
+        basis_date: NaiveDate,
+        lines: Vec<BasisLine>,
+        kommuner: Vec<KommuneSum>,
+        new_ledger: Vec<LedgerLine>,
+        avvik: Vec<Avvik>,
+        rates_used: Vec<(i32, RateCode)>,
+        counts: Counts,
+    ) -> TerminResult {
+        let mut ledger_in = LedgerTotals::default();
+        for l in new_ledger
+            .iter()
+            .filter(|l| !l.origin.is_empty() || l.termin != termin)
+        {
+            ledger_in.lines += 1;
+            ledger_in.sum += l.belop;
+        }
+        TerminResult {
+            summary: TerminSummary {
+                termin,
+                basis_date,
+                kommuner,
+                avvik,
+                rates_used,
+                counts,
+                stats: LineStats::of_lines(&lines),
+                ledger_in,
+            },
+            lines,
+            new_ledger,
+        }
+    }
+}
+
+impl TerminResult {
+    /// Recomputes the line stats after `lines` were changed by hand (test fixtures).
+    pub fn recount(&mut self) {
+        self.summary.stats = LineStats::of_lines(&self.lines);
+    }
+}
+
+impl std::ops::Deref for TerminResult {
+    type Target = TerminSummary;
+    fn deref(&self) -> &TerminSummary {
+        &self.summary
+    }
+}
+
+impl std::ops::DerefMut for TerminResult {
+    fn deref_mut(&mut self) -> &mut TerminSummary {
+        &mut self.summary
+    }
 }

@@ -8,7 +8,9 @@
 
 use crate::domain::avvik::Avvik;
 pub use crate::domain::basis::RuleSet;
-use crate::domain::basis::{BasisLine, Counts, KommuneSum, TerminResult};
+use crate::domain::basis::{
+    BasisLine, Counts, KommuneSum, LedgerTotals, LineStats, TerminResult, TerminSummary,
+};
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::{LedgerLine, LineKey};
@@ -771,8 +773,42 @@ impl<'a> Engine<'a> {
         Ok(a)
     }
 
-    /// Runs the whole termin (T-1…T-4). Persons are assessed in parallel; the result is deterministic.
+    /// Runs the whole termin (T-1…T-4) and keeps every line and the new ledger in memory (tests,
+    /// `explain`, small runs). `tilskudd termin` streams instead: [`Engine::run_streaming`].
     pub fn run(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminResult, MissingRate> {
+        let mut sink = CollectLines::default();
+        let summary = match self.run_streaming(kommuner, &mut sink) {
+            Ok(s) => s,
+            Err(RunError::MissingRate(e)) => return Err(e),
+            // Collecting into memory cannot fail.
+            Err(RunError::Sink(e)) => unreachable!("collecting lines failed: {e}"),
+        };
+        let lines = sink.lines;
+        let paying: BTreeSet<Knr> = summary
+            .kommuner
+            .iter()
+            .filter(|k| k.utbetales)
+            .map(|k| k.kommune)
+            .collect();
+        let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &paying);
+        Ok(TerminResult {
+            summary,
+            lines,
+            new_ledger,
+        })
+    }
+
+    /// Runs the whole termin (T-1…T-4), handing the basis lines to `sink` block by block in
+    /// (fnr, kommune, kode, ar) order instead of holding them: memory grows with the persons only
+    /// (issue 6). Persons are assessed in parallel; what reaches the sink, and in which order, does not
+    /// depend on the number of threads. Each block comes with the lines of the ledger read in whose person
+    /// falls in the block's range of person numbers (sorted by (key, termin)), so that the sink can write
+    /// the new ledger in order (T-4, [`merge_ledger`]).
+    pub fn run_streaming<S: LineSink>(
+        &self,
+        kommuner: Option<&KommuneRegister>,
+        sink: &mut S,
+    ) -> Result<TerminSummary, RunError> {
         let personer = &self.extract.personer;
         // Persons in fnr order (stable for equal numbers): each person's lines come out sorted by key, so
         // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
@@ -784,58 +820,50 @@ impl<'a> Engine<'a> {
             .map(|(i, p)| (fnr_number(&p.fnr), i))
             .collect();
         keyed.par_sort_unstable();
-        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        // T-4 order of the ledger read in: (key, termin), ties in the order read.
+        let mut old: Vec<&LedgerLine> = self.ledger.iter().collect();
+        old.par_sort_by_key(|l| (l.key, l.termin)); // stable
+        let old_fnr: Vec<u64> = old.iter().map(|l| fnr_number(&l.key.fnr)).collect();
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
             ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
-        let mut lines: Vec<BasisLine> = Vec::new();
+        let mut stats = LineStats::default();
         let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
         let mut first_err: Option<(usize, MissingRate)> = None;
-        // In chunks, so that only one chunk's results exist beside the growing basis. Each chunk is cut
-        // into blocks assessed in parallel; a block's lines go into one vector (no vector per person) and
-        // the blocks are appended in order, so the basis stays in fnr order whatever the thread count.
-        for chunk in order.chunks(1 << 16) {
-            let blocks: Vec<Block> = chunk
-                .par_chunks(512)
-                .map(|block| {
+        const BLOCK: usize = 512;
+        // In chunks, so that only one chunk's results exist at a time. Each chunk is cut into blocks
+        // assessed in parallel; the blocks are handed to the sink in order.
+        for (c, chunk) in keyed.chunks(BLOCK * 128).enumerate() {
+            let chunk_start = c * BLOCK * 128;
+            let blocks: Vec<Block<S::Part>> = chunk
+                .par_chunks(BLOCK)
+                .enumerate()
+                .map(|(b, block)| {
+                    let start = chunk_start + b * BLOCK;
+                    // The ledger lines of this block: person numbers after the previous block's last
+                    // (from the very start for the first block) up to this block's last (to the very
+                    // end for the last block).
+                    let lo = if start == 0 {
+                        0
+                    } else {
+                        old_fnr.partition_point(|&f| f <= keyed[start - 1].0)
+                    };
+                    let hi = if start + block.len() == keyed.len() {
+                        old.len()
+                    } else {
+                        old_fnr.partition_point(|&f| f <= block[block.len() - 1].0)
+                    };
                     let mut b = Block::default();
-                    for &i in block {
-                        let p = &personer[i];
-                        let a = match self.assess(p, false) {
-                            Ok(a) => a,
-                            Err(e) => {
-                                // The first missing rate in extract order (deterministic).
-                                if b.first_err.as_ref().is_none_or(|(j, _)| i < *j) {
-                                    b.first_err = Some((i, e));
-                                }
-                                continue;
-                            }
-                        };
-                        let before = b.lines.len();
-                        net_person_into(&a, self.paid_lines(&p.fnr), &mut b.lines);
-                        let has_lines = b.lines.len() > before;
-                        match (a.status, has_lines) {
-                            (Status::Excluded(_), false) => b.counts.personer_utelatt += 1,
-                            (Status::Excluded(_), true) => {
-                                b.counts.personer_utelatt += 1;
-                                b.counts.personer_utelatt_med_trekk += 1;
-                            }
-                            (Status::Included, true) => b.counts.personer_brukt += 1,
-                            (Status::Included, false) => b.counts.personer_uten_belop += 1,
-                        }
-                        for r in a.rates_used {
-                            if !b.rates_used.contains(&r) {
-                                b.rates_used.push(r);
-                            }
-                        }
-                        if !a.avvik.is_empty() {
-                            b.avvik.push((i, a.avvik));
-                        }
+                    let mut lines = Vec::with_capacity(block.len() * 4);
+                    if first_err.is_none() {
+                        self.assess_block(block, &mut lines, &mut b);
                     }
+                    b.stats.add_lines(&lines);
+                    b.part = Some(sink.block(&lines, &old[lo..hi]));
                     b
                 })
                 .collect();
@@ -851,18 +879,44 @@ impl<'a> Engine<'a> {
                 counts.personer_uten_belop += b.counts.personer_uten_belop;
                 rates_used.extend(b.rates_used);
                 person_avvik.extend(b.avvik);
-                lines.extend(b.lines);
+                stats.merge(&b.stats);
+                if first_err.is_none() {
+                    if let Some(part) = b.part {
+                        sink.accept(part)?;
+                    }
+                }
+            }
+            if first_err.is_some() {
+                break;
             }
         }
-        if let Some((_, e)) = first_err {
-            return Err(e);
+        if first_err.is_some() {
+            // The error names the first person in extract order that needs a missing rate, whatever
+            // the thread count: look at every person, writing nothing more.
+            let rest = (keyed.len().div_ceil(BLOCK * 128) * BLOCK * 128).min(keyed.len());
+            let _ = rest;
+            let errs: Vec<(usize, MissingRate)> = keyed
+                .par_chunks(BLOCK)
+                .filter_map(|block| {
+                    let mut b = Block::<()>::default();
+                    let mut lines = Vec::new();
+                    self.assess_block(block, &mut lines, &mut b);
+                    b.first_err
+                })
+                .collect();
+            if let Some((_, e)) = errs.into_iter().min_by_key(|(i, _)| *i) {
+                return Err(RunError::MissingRate(e));
+            }
         }
         // avvik.csv lists persons in extract order.
         person_avvik.sort_by_key(|(i, _)| *i);
         let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
+        let mut ledger_in = LedgerTotals::default();
         for l in self.ledger {
-            if !self.persons.contains_key(&l.key.fnr) {
+            ledger_in.lines += 1;
+            ledger_in.sum += l.belop;
+            if self.person(&l.key.fnr).is_none() {
                 counts.ledger_linjer_uten_person += 1;
                 let (fil, linje) = split_origin(&l.origin);
                 avvik.push(
@@ -880,36 +934,126 @@ impl<'a> Engine<'a> {
                 );
             }
         }
-        // [model (h)] grunnlag.csv order: (fnr, kommunenummer, kode, ar) — already so by construction;
-        // the check keeps it true should that ever change.
-        if !lines.is_sorted_by_key(|l| l.key) {
-            lines.par_sort_by_key(|l| l.key);
-        }
-        let kommuner_out = sum_kommuner(&lines, kommuner);
-        let new_ledger = new_ledger(self.params.termin, self.ledger, &lines, &kommuner_out);
-        Ok(TerminResult {
+        let kommuner_out = sum_kommuner(&stats, kommuner);
+        Ok(TerminSummary {
             termin: self.params.termin,
             basis_date: self.params.basis_date,
-            lines,
             kommuner: kommuner_out,
-            new_ledger,
             avvik,
             rates_used: rates_used.into_iter().collect(),
             counts,
+            stats,
+            ledger_in,
         })
+    }
+
+    /// T-1/T-2 for a block of persons (indexes into the extract, in fnr order): their lines appended to
+    /// `lines`, their counts, avvik and rates in `b`.
+    fn assess_block<P>(
+        &self,
+        block: &[(u64, usize)],
+        lines: &mut Vec<BasisLine>,
+        b: &mut Block<P>,
+    ) {
+        let personer = &self.extract.personer;
+        for &(_, i) in block {
+            let p = &personer[i];
+            let a = match self.assess(p, false) {
+                Ok(a) => a,
+                Err(e) => {
+                    // The first missing rate in extract order (deterministic).
+                    if b.first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                        b.first_err = Some((i, e));
+                    }
+                    continue;
+                }
+            };
+            let before = lines.len();
+            net_person_into(&a, self.paid_lines(&p.fnr), lines);
+            let has_lines = lines.len() > before;
+            match (a.status, has_lines) {
+                (Status::Excluded(_), false) => b.counts.personer_utelatt += 1,
+                (Status::Excluded(_), true) => {
+                    b.counts.personer_utelatt += 1;
+                    b.counts.personer_utelatt_med_trekk += 1;
+                }
+                (Status::Included, true) => b.counts.personer_brukt += 1,
+                (Status::Included, false) => b.counts.personer_uten_belop += 1,
+            }
+            for r in a.rates_used {
+                if !b.rates_used.contains(&r) {
+                    b.rates_used.push(r);
+                }
+            }
+            if !a.avvik.is_empty() {
+                b.avvik.push((i, a.avvik));
+            }
+        }
+    }
+}
+
+/// Where a streaming run ([`Engine::run_streaming`]) puts its basis lines.
+pub trait LineSink: Sync {
+    /// What [`LineSink::block`] makes of one block (e.g. the block's CSV bytes).
+    type Part: Send;
+    /// Called on a worker thread for each block of whole persons' lines, in (fnr, kommune, kode, ar)
+    /// order, with the ledger lines read in (`--paid`) of the block's range of person numbers, sorted by
+    /// (key, termin) — including lines of persons absent from the extract. Blocks may be called in any
+    /// order and at the same time.
+    fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> Self::Part;
+    /// Called on the run's thread with each block's part, in order. An error stops the run.
+    fn accept(&mut self, part: Self::Part) -> std::io::Result<()>;
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    MissingRate(#[from] MissingRate),
+    #[error("writing the basis: {0}")]
+    Sink(#[from] std::io::Error),
+}
+
+/// A sink that keeps every line in memory ([`Engine::run`]).
+#[derive(Default)]
+struct CollectLines {
+    lines: Vec<BasisLine>,
+}
+
+impl LineSink for CollectLines {
+    type Part = Vec<BasisLine>;
+    fn block(&self, lines: &[BasisLine], _ledger: &[&LedgerLine]) -> Vec<BasisLine> {
+        lines.to_vec()
+    }
+    fn accept(&mut self, part: Vec<BasisLine>) -> std::io::Result<()> {
+        self.lines.extend(part);
+        Ok(())
     }
 }
 
 /// What the termin run keeps of a block of persons (assessed on one thread, in fnr order).
-#[derive(Default)]
-struct Block {
-    lines: Vec<BasisLine>,
+struct Block<P> {
     counts: Counts,
     /// Distinct (year, code) pairs, in first-use order (few: the rate table is small).
     rates_used: Vec<(i32, RateCode)>,
     avvik: Vec<(usize, Vec<Avvik>)>,
     /// The missing rate of the block's first person in extract order that needs one.
     first_err: Option<(usize, MissingRate)>,
+    stats: LineStats,
+    part: Option<P>,
+}
+
+impl<P> Default for Block<P> {
+    fn default() -> Self {
+        Block {
+            counts: Counts::default(),
+            rates_used: Vec::new(),
+            avvik: Vec::new(),
+            first_err: None,
+            stats: LineStats::default(),
+            part: None,
+        }
+    }
 }
 
 /// The fnr's 11 digits as a number (< 10^11): orders like the fnr itself.
@@ -1116,20 +1260,18 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
 }
 
 /// T-3: per municipality, the sum per code and in total; paid only when the sum is positive.
-pub fn sum_kommuner(lines: &[BasisLine], register: Option<&KommuneRegister>) -> Vec<KommuneSum> {
+pub fn sum_kommuner(stats: &LineStats, register: Option<&KommuneRegister>) -> Vec<KommuneSum> {
     let mut by: BTreeMap<Knr, KommuneSum> = BTreeMap::new();
-    for l in lines {
-        let k = by.entry(l.key.kommune).or_insert_with(|| KommuneSum {
-            kommune: l.key.kommune,
-            navn: register
-                .and_then(|r| r.latest(l.key.kommune))
-                .map(|k| k.navn.clone()),
+    for ((k, kode), agg) in &stats.per_kode {
+        let e = by.entry(*k).or_insert_with(|| KommuneSum {
+            kommune: *k,
+            navn: register.and_then(|r| r.latest(*k)).map(|r| r.navn.clone()),
             per_kode: BTreeMap::new(),
             sum: Decimal::ZERO,
             utbetales: false,
         });
-        *k.per_kode.entry(l.key.kode).or_default() += l.a_utbetale;
-        k.sum += l.a_utbetale;
+        e.per_kode.insert(*kode, agg.a_utbetale);
+        e.sum += agg.a_utbetale;
     }
     by.into_values()
         .map(|mut k| {
@@ -1139,47 +1281,66 @@ pub fn sum_kommuner(lines: &[BasisLine], register: Option<&KommuneRegister>) -> 
         .collect()
 }
 
+/// One line of the new ledger (T-4): carried from the ledger read in, or a basis line of this termin.
+#[derive(Clone, Copy, Debug)]
+pub enum LedgerEntry<'a> {
+    Old(&'a LedgerLine),
+    /// A line with `a_utbetale ≠ 0`; recorded only if its municipality is paid now (T-3).
+    New(&'a BasisLine),
+}
+
+/// T-4 order of the new ledger: `old` (sorted by (key, termin)) merged with the non-zero `lines` of this
+/// `termin` (sorted by key) into (fnr, kommunenummer, kode, ar, termin) order [model (h)], the old line
+/// first on equal (key, termin). Whether a new line is kept (its municipality paid) is the caller's.
+pub fn merge_ledger<'a>(
+    termin: Termin,
+    old: &'a [&'a LedgerLine],
+    lines: &'a [BasisLine],
+    mut f: impl FnMut(LedgerEntry<'a>),
+) {
+    let mut old = old.iter().peekable();
+    let mut new = lines.iter().filter(|l| !l.a_utbetale.is_zero()).peekable();
+    loop {
+        let take_old = match (old.peek(), new.peek()) {
+            (Some(o), Some(n)) => (o.key, o.termin) <= (n.key, termin),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_old {
+            if let Some(o) = old.next() {
+                f(LedgerEntry::Old(o));
+            }
+        } else if let Some(n) = new.next() {
+            f(LedgerEntry::New(n));
+        }
+    }
+}
+
 /// T-4: the ledger read in plus every non-zero line of the municipalities paid now (termin = this one),
 /// sorted by (fnr, kommunenummer, kode, ar, termin) [model (h)]; ties keep input order.
 pub fn new_ledger(
     termin: Termin,
     old: &[LedgerLine],
     lines: &[BasisLine],
-    kommuner: &[KommuneSum],
+    paying: &BTreeSet<Knr>,
 ) -> Vec<LedgerLine> {
-    let paying: BTreeSet<Knr> = kommuner
-        .iter()
-        .filter(|k| k.utbetales)
-        .map(|k| k.kommune)
-        .collect();
     let mut old: Vec<&LedgerLine> = old.iter().collect();
     old.sort_by_key(|l| (l.key, l.termin)); // stable: ties keep the order read
-    let mut new = lines
-        .iter()
-        .filter(|l| !l.a_utbetale.is_zero() && paying.contains(&l.key.kommune))
-        .map(|l| LedgerLine {
-            termin,
-            key: l.key,
-            belop: l.a_utbetale,
-            origin: String::new(),
-        })
-        .peekable();
-    // Both sequences are sorted; merge them (old first on equal (key, termin)).
     let mut out = Vec::with_capacity(old.len() + lines.len());
-    let mut old = old.into_iter().peekable();
-    loop {
-        let take_old = match (old.peek(), new.peek()) {
-            (Some(o), Some(n)) => (o.key, o.termin) <= (n.key, n.termin),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        if take_old {
-            out.extend(old.next().cloned());
-        } else {
-            out.extend(new.next());
+    merge_ledger(termin, &old, lines, |e| match e {
+        LedgerEntry::Old(o) => out.push(o.clone()),
+        LedgerEntry::New(l) => {
+            if paying.contains(&l.key.kommune) {
+                out.push(LedgerLine {
+                    termin,
+                    key: l.key,
+                    belop: l.a_utbetale,
+                    origin: String::new(),
+                });
+            }
         }
-    }
+    });
     out
 }
 

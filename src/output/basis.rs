@@ -5,8 +5,8 @@
 //! `avvik.csv` masks them and is private too (birth dates, reasons such as death).
 
 use crate::domain::avvik::Avvik;
-use crate::domain::basis::{BasisLine, KommuneSum, TerminResult};
-use crate::domain::ledger::LedgerLine;
+use crate::domain::basis::{BasisLine, KommuneSum, TerminResult, TerminSummary};
+use crate::domain::ledger::{LedgerLine, LineKey};
 use crate::domain::money::fmt_money;
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
@@ -54,7 +54,12 @@ fn push_money(buf: &mut String, x: rust_decimal::Decimal) {
 /// [`fmt_money`] does, into `out`; returns the length. Integer arithmetic on the mantissa instead of
 /// `Decimal`'s `Display` (the hottest spot of the writers).
 fn money_bytes(out: &mut [u8; 48], x: rust_decimal::Decimal) -> usize {
-    let r = crate::domain::money::round_ore(x);
+    // Amounts already in øre (nearly all) need no rounding.
+    let r = if x.scale() <= 2 {
+        x
+    } else {
+        crate::domain::money::round_ore(x)
+    };
     let scale = r.scale();
     if scale > 2 {
         // Cannot happen after rounding to two decimals; the general path keeps it exact anyway.
@@ -79,8 +84,11 @@ fn money_bytes(out: &mut [u8; 48], x: rust_decimal::Decimal) -> usize {
         n = 1;
     }
     let a = ore.unsigned_abs();
-    n += uint_bytes(&mut out[n..], a / 100);
-    let c = (a % 100) as u8;
+    let (whole, c) = match u64::try_from(a) {
+        Ok(a) => (u128::from(a / 100), (a % 100) as u8),
+        Err(_) => (a / 100, (a % 100) as u8),
+    };
+    n += uint_bytes(&mut out[n..], whole);
     out[n] = b'.';
     out[n + 1] = b'0' + c / 10;
     out[n + 2] = b'0' + c % 10;
@@ -88,7 +96,31 @@ fn money_bytes(out: &mut [u8; 48], x: rust_decimal::Decimal) -> usize {
 }
 
 /// Decimal digits of `v` into `out`; returns the length (`out` holds at least 40 bytes).
-fn uint_bytes(out: &mut [u8], mut v: u128) -> usize {
+fn uint_bytes(out: &mut [u8], v: u128) -> usize {
+    match u64::try_from(v) {
+        // The common case, in 64-bit arithmetic (u128 division is a library call).
+        Ok(v) => u64_bytes(out, v),
+        Err(_) => u128_bytes(out, v),
+    }
+}
+
+fn u64_bytes(out: &mut [u8], mut v: u64) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = tmp.len() - i;
+    out[..len].copy_from_slice(&tmp[i..]);
+    len
+}
+
+fn u128_bytes(out: &mut [u8], mut v: u128) -> usize {
     let mut tmp = [0u8; 40];
     let mut i = tmp.len();
     loop {
@@ -107,7 +139,7 @@ fn uint_bytes(out: &mut [u8], mut v: u128) -> usize {
 /// Appends `v` zero-padded to `width` digits.
 fn push_padded(line: &mut Vec<u8>, v: u64, width: usize) {
     let mut b = [0u8; 40];
-    let n = uint_bytes(&mut b, u128::from(v));
+    let n = u64_bytes(&mut b, v);
     line.extend(std::iter::repeat_n(b'0', width.saturating_sub(n)));
     line.extend_from_slice(&b[..n]);
 }
@@ -293,17 +325,25 @@ pub fn write_grunnlag<W: Write>(mut w: W, r: &TerminResult) -> io::Result<()> {
     // Blocks of lines are formatted in parallel and written in order: the same bytes with any number of
     // threads, and at most one batch of blocks in memory.
     write_blocks(&mut w, &r.lines, |buf, l| {
-        if l.regler.iter().any(needs_quoting) {
-            // Never for the engine's rule ids; kept exact should one ever need quoting.
-            let mut c = csv_writer(Vec::new());
-            c.write_record(grunnlag_record(r.termin, l))?;
-            buf.extend_from_slice(&c.into_inner().map_err(|e| e.into_error())?);
-        } else {
-            grunnlag_line(buf, &termin, l);
-        }
+        format_grunnlag_line(buf, &termin, r.termin, l);
         Ok(())
     })?;
     w.flush()
+}
+
+/// One `grunnlag.csv` record with its line end (`termin_text` = `termin` as text, formatted once).
+fn format_grunnlag_line(buf: &mut Vec<u8>, termin_text: &str, termin: Termin, l: &BasisLine) {
+    if l.regler.iter().any(needs_quoting) {
+        // Never for the engine's rule ids; kept exact should one ever need quoting.
+        let mut c = csv_writer(Vec::new());
+        // Writing into a Vec cannot fail.
+        let _ = c.write_record(grunnlag_record(termin, l));
+        if let Ok(bytes) = c.into_inner() {
+            buf.extend_from_slice(&bytes);
+        }
+    } else {
+        grunnlag_line(buf, termin_text, l);
+    }
 }
 
 /// Formats `items` in blocks of 16 384 on the rayon pool, 16 blocks at a time, and writes the blocks in
@@ -334,7 +374,7 @@ where
     Ok(())
 }
 
-pub fn write_kommuner<W: Write>(w: W, r: &TerminResult) -> io::Result<()> {
+pub fn write_kommuner<W: Write>(w: W, r: &TerminSummary) -> io::Result<()> {
     let mut c = csv_writer(w);
     c.write_record(kommuner_header())?;
     for k in &r.kommuner {
@@ -349,22 +389,27 @@ pub fn write_utbetalt<W: Write>(mut w: W, ledger: &[LedgerLine]) -> io::Result<(
     w.write_all(UTBETALT_HEADER.join(",").as_bytes())?;
     w.write_all(b"\n")?;
     write_blocks(&mut w, ledger, |line, l| {
-        // A ledger holds few termins; `Termin`'s text is short.
-        let _ = write!(line, "{}", l.termin);
-        line.push(b',');
-        push_padded(line, u64::from(l.key.kommune.code()), 4);
-        line.push(b',');
-        line.extend_from_slice(l.key.fnr.as_str().as_bytes());
-        line.push(b',');
-        line.extend_from_slice(l.key.kode.as_str().as_bytes());
-        line.push(b',');
-        push_int(line, i64::from(l.key.ar));
-        line.push(b',');
-        push_money_bytes(line, l.belop);
-        line.push(b'\n');
+        utbetalt_line(line, l.termin, l.key, l.belop);
         Ok(())
     })?;
     w.flush()
+}
+
+/// One `utbetalt.csv` record with its line end.
+fn utbetalt_line(line: &mut Vec<u8>, termin: Termin, key: LineKey, belop: rust_decimal::Decimal) {
+    // A ledger holds few termins; `Termin`'s text is short. Writing into a Vec cannot fail.
+    let _ = write!(line, "{termin}");
+    line.push(b',');
+    push_padded(line, u64::from(key.kommune.code()), 4);
+    line.push(b',');
+    line.extend_from_slice(key.fnr.as_str().as_bytes());
+    line.push(b',');
+    line.extend_from_slice(key.kode.as_str().as_bytes());
+    line.push(b',');
+    push_int(line, i64::from(key.ar));
+    line.push(b',');
+    push_money_bytes(line, belop);
+    line.push(b'\n');
 }
 
 pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
@@ -374,6 +419,187 @@ pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
         c.write_record(avvik_record(a))?;
     }
     c.flush()
+}
+
+/// The streaming writer of `grunnlag.csv` and the new ledger `utbetalt.csv` for
+/// [`Engine::run_streaming`](crate::domain::engine::Engine::run_streaming): each block of lines is
+/// formatted on the worker that computed it, and the text goes, in order, to one writer thread per file
+/// (issue 6: a national basis is never held in memory). The new ledger is written with every non-zero line
+/// of this termin, whether or not its municipality turns out to be paid (T-3 is known only at the end);
+/// [`filter_new_ledger`] then drops the lines of municipalities not paid, using [`BasisStream::new_flags`].
+pub struct BasisStream {
+    termin: Termin,
+    termin_text: String,
+    grunnlag: std::sync::mpsc::SyncSender<Vec<u8>>,
+    utbetalt: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// One flag per line written to `utbetalt.csv` (header excluded): a line of this termin (true) or
+    /// one carried from the ledger read in (false).
+    pub new_flags: Vec<bool>,
+    /// The first lines of the basis, at least `preview_rows` of them (for rapport.xlsx).
+    pub preview: Vec<BasisLine>,
+    preview_rows: usize,
+    preview_full: std::sync::atomic::AtomicBool,
+    /// Every line, when asked for (`--split-kommuner`).
+    pub all_lines: Option<Vec<BasisLine>>,
+}
+
+/// What [`BasisStream`] makes of one block.
+pub struct StreamPart {
+    grunnlag: Vec<u8>,
+    utbetalt: Vec<u8>,
+    new_flags: Vec<bool>,
+    lines: Option<Vec<BasisLine>>,
+}
+
+impl BasisStream {
+    /// Sends the two headers at once. `keep_all` keeps every line (memory grows with the basis).
+    pub fn new(
+        termin: Termin,
+        grunnlag: std::sync::mpsc::SyncSender<Vec<u8>>,
+        utbetalt: std::sync::mpsc::SyncSender<Vec<u8>>,
+        preview_rows: usize,
+        keep_all: bool,
+    ) -> io::Result<BasisStream> {
+        let closed = |_| io::Error::other("the writer thread stopped");
+        grunnlag
+            .send(format!("{}\n", GRUNNLAG_HEADER.join(",")).into_bytes())
+            .map_err(closed)?;
+        utbetalt
+            .send(format!("{}\n", UTBETALT_HEADER.join(",")).into_bytes())
+            .map_err(closed)?;
+        Ok(BasisStream {
+            termin,
+            termin_text: termin.to_string(),
+            grunnlag,
+            utbetalt,
+            new_flags: Vec::new(),
+            preview: Vec::new(),
+            preview_rows,
+            preview_full: std::sync::atomic::AtomicBool::new(preview_rows == 0),
+            all_lines: keep_all.then(Vec::new),
+        })
+    }
+}
+
+impl crate::domain::engine::LineSink for BasisStream {
+    type Part = StreamPart;
+
+    fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> StreamPart {
+        let mut g = Vec::with_capacity(lines.len() * 120);
+        for l in lines {
+            format_grunnlag_line(&mut g, &self.termin_text, self.termin, l);
+        }
+        let mut u = Vec::with_capacity((lines.len() + ledger.len()) * 48);
+        let mut flags = Vec::with_capacity(lines.len() + ledger.len());
+        crate::domain::engine::merge_ledger(self.termin, ledger, lines, |e| {
+            use crate::domain::engine::LedgerEntry;
+            match e {
+                LedgerEntry::Old(o) => {
+                    utbetalt_line(&mut u, o.termin, o.key, o.belop);
+                    flags.push(false);
+                }
+                LedgerEntry::New(l) => {
+                    utbetalt_line(&mut u, self.termin, l.key, l.a_utbetale);
+                    flags.push(true);
+                }
+            }
+        });
+        // Blocks are accepted in order, so once the preview is full no later block is needed for it.
+        let want = self.all_lines.is_some()
+            || !self.preview_full.load(std::sync::atomic::Ordering::Acquire);
+        StreamPart {
+            grunnlag: g,
+            utbetalt: u,
+            new_flags: flags,
+            lines: want.then(|| lines.to_vec()),
+        }
+    }
+
+    fn accept(&mut self, part: StreamPart) -> io::Result<()> {
+        let closed = |_| io::Error::other("the writer thread stopped");
+        self.grunnlag.send(part.grunnlag).map_err(closed)?;
+        self.utbetalt.send(part.utbetalt).map_err(closed)?;
+        self.new_flags.extend(part.new_flags);
+        if let Some(lines) = part.lines {
+            if self.preview.len() < self.preview_rows {
+                let n = (self.preview_rows - self.preview.len()).min(lines.len());
+                self.preview.extend_from_slice(&lines[..n]);
+                if self.preview.len() >= self.preview_rows {
+                    self.preview_full
+                        .store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+            if let Some(all) = self.all_lines.as_mut() {
+                all.extend(lines);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes everything received on `rx` to `w` and finishes the file (flush + sync) — the writer thread of
+/// a [`BasisStream`] file.
+pub fn drain_to(
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    mut w: io::BufWriter<std::fs::File>,
+) -> io::Result<()> {
+    for buf in rx {
+        w.write_all(&buf)?;
+    }
+    crate::output::finish_file(w)
+}
+
+/// T-4 after T-3: rewrites the streamed `utbetalt.csv` (read from `r`) without the new lines of the
+/// municipalities not paid now. `new_flags[i]` tells whether data line i is a line of this termin.
+pub fn filter_new_ledger(
+    r: &mut dyn io::BufRead,
+    w: &mut dyn Write,
+    new_flags: &[bool],
+    paying: &std::collections::BTreeSet<crate::domain::ids::Knr>,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut i = 0usize;
+    let mut header = true;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if header {
+            header = false;
+            w.write_all(&line)?;
+            continue;
+        }
+        let new = new_flags.get(i).copied().unwrap_or(false);
+        i += 1;
+        if new {
+            // termin,kommunenummer,... — the second field decides.
+            let knr = line
+                .split(|b| *b == b',')
+                .nth(1)
+                .and_then(|f| std::str::from_utf8(f).ok())
+                .and_then(|f| crate::domain::ids::Knr::parse(f).ok());
+            if !knr.is_some_and(|k| paying.contains(&k)) {
+                continue;
+            }
+        }
+        w.write_all(&line)?;
+    }
+    if i != new_flags.len() {
+        return Err(io::Error::other(format!(
+            "utbetalt.csv has {i} lines, {} were written",
+            new_flags.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `kommuner.csv` and `avvik.csv` (a streaming run has written `grunnlag.csv` and `utbetalt.csv`).
+pub fn write_summary_files(out: &mut OutputDir, r: &TerminSummary) -> io::Result<()> {
+    out.write_file(KOMMUNER_FILE, false, |w| write_kommuner(w, r))?;
+    // Private as well: masked numbers still carry birth dates and the reasons (death, emigration) are
+    // personal data (issue 7: person-level files are readable by the owner only).
+    out.write_file(AVVIK_FILE, true, |w| write_avvik(w, &r.avvik))
 }
 
 /// Writes the four CSV files of a termin into `out` (not yet committed).
@@ -392,7 +618,6 @@ mod tests {
     use super::*;
     use crate::domain::basis::RuleSet;
     use crate::domain::ids::{Fnr, Knr};
-    use crate::domain::ledger::LineKey;
     use rust_decimal::Decimal;
     use std::str::FromStr;
 
@@ -466,16 +691,16 @@ mod tests {
             v.regler = RuleSet::of(&["IT-4", "IT-6", "T-2"]);
             lines.push(v);
         }
-        let result = TerminResult {
-            termin: t,
-            basis_date: t.basis_date(),
-            lines: lines.clone(),
-            kommuner: vec![],
-            new_ledger: vec![],
-            avvik: vec![],
-            rates_used: vec![],
-            counts: Default::default(),
-        };
+        let result = TerminResult::from_parts(
+            t,
+            t.basis_date(),
+            lines.clone(),
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            Default::default(),
+        );
         let mut fast = Vec::new();
         write_grunnlag(&mut fast, &result).unwrap();
         let mut c = csv_writer(Vec::new());

@@ -2,7 +2,7 @@
 //! counts that add up, and the control sums that tie `grunnlag.csv` = `kommuner.csv` = new ledger lines.
 //! The payment writer fills [`Manifest::payment_file`].
 
-use crate::domain::basis::TerminResult;
+use crate::domain::basis::TerminSummary;
 use crate::domain::money::fmt_money;
 use crate::domain::rates::{RateStatus, RateTable};
 use crate::input::InputFile;
@@ -94,7 +94,7 @@ pub struct Manifest {
 
 /// Builds the manifest of a finished termin.
 pub fn build(
-    r: &TerminResult,
+    r: &TerminSummary,
     rates: &RateTable,
     inputs: Vec<ManifestInput>,
     command_line: Vec<String>,
@@ -120,18 +120,15 @@ pub fn build(
             .is_ok_and(|rt| rt.status == RateStatus::Vedtatt)
     });
     let c = &r.counts;
-    let now: Vec<_> = r
-        .new_ledger
-        .iter()
-        .filter(|l| l.termin == r.termin && l.origin.is_empty())
-        .collect();
+    // T-4: the new ledger is the ledger read in plus the non-zero lines of the municipalities paid now.
+    let now = r.ledger_now();
     let sum = |it: &mut dyn Iterator<Item = Decimal>| it.sum::<Decimal>();
-    let sum_grunnlag = sum(&mut r.lines.iter().map(|l| l.a_utbetale));
+    let sum_grunnlag = r.stats.total.a_utbetale;
     let sum_kommuner = sum(&mut r.kommuner.iter().map(|k| k.sum));
     let sum_paying = sum(&mut r.kommuner.iter().filter(|k| k.utbetales).map(|k| k.sum));
-    let sum_now = sum(&mut now.iter().map(|l| l.belop));
-    let sum_out = sum(&mut r.new_ledger.iter().map(|l| l.belop));
-    let sum_in = sum_out - sum_now;
+    let sum_now = now.sum;
+    let sum_in = r.ledger_in.sum;
+    let sum_out = sum_in + sum_now;
     let avvist = r
         .avvik
         .iter()
@@ -163,11 +160,11 @@ pub fn build(
             flyttinger_avvist: c.flyttinger_avvist,
             ledger_linjer_lest: c.ledger_linjer_lest,
             ledger_linjer_uten_person: c.ledger_linjer_uten_person,
-            grunnlag_linjer: r.lines.len() as u64,
+            grunnlag_linjer: r.stats.total.lines,
             kommuner: r.kommuner.len() as u64,
             kommuner_utbetales: r.kommuner.iter().filter(|k| k.utbetales).count() as u64,
-            utbetalt_linjer: r.new_ledger.len() as u64,
-            utbetalt_linjer_denne_termin: now.len() as u64,
+            utbetalt_linjer: r.ledger_in.lines + now.lines,
+            utbetalt_linjer_denne_termin: now.lines,
             avvik: r.avvik.len() as u64,
             avvik_avvist: avvist,
             avvik_advarsel: r.avvik.len() as u64 - avvist,

@@ -51,9 +51,49 @@ impl OutputDir {
         self.pending.push((tmp, target));
         let mut w = BufWriter::with_capacity(1 << 16, file);
         write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(())
+        finish_file(w)
+    }
+
+    /// Opens `name` for writing by a caller that streams into it (see [`OutputDir::write_file`] for
+    /// temporary names and modes); finish with [`finish_file`]. The file is registered before anything is
+    /// written, so a failure removes it.
+    pub fn open_file(&mut self, name: &str, private: bool) -> io::Result<BufWriter<File>> {
+        let target = self.dir.join(name);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let file_name = target.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = target.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+        let file = open_new(&tmp, private)?;
+        self.pending.push((tmp, target));
+        Ok(BufWriter::with_capacity(1 << 16, file))
+    }
+
+    /// Writes `name` anew from what was written to it before in this run: `filter` reads the earlier
+    /// (still temporary) text and writes the new one. For a second pass over a streamed file (e.g. the
+    /// new ledger once T-3 has decided who is paid).
+    pub fn rewrite_file<F>(&mut self, name: &str, private: bool, filter: F) -> io::Result<()>
+    where
+        F: FnOnce(&mut dyn io::BufRead, &mut dyn Write) -> io::Result<()>,
+    {
+        let target = self.dir.join(name);
+        let Some(i) = self.pending.iter().position(|(_, t)| *t == target) else {
+            return Err(io::Error::other(format!(
+                "{name} was not written in this run"
+            )));
+        };
+        let old_tmp = self.pending[i].0.clone();
+        let file_name = target.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = target.with_file_name(format!(".{file_name}.tmp-{}-2", std::process::id()));
+        let file = open_new(&tmp, private)?;
+        self.pending.push((tmp, target));
+        let mut r = io::BufReader::with_capacity(1 << 16, File::open(&old_tmp)?);
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        filter(&mut r, &mut w)?;
+        finish_file(w)?;
+        // The earlier text is gone; the new one takes its place in the commit.
+        self.pending.remove(i);
+        fs::remove_file(&old_tmp)
     }
 
     /// Convenience for small files held in memory.
@@ -106,7 +146,7 @@ impl Drop for OutputDir {
     }
 }
 
-/// Removes `.{name}.tmp-{pid}` files beside `target` left by an earlier run that was killed before it
+/// Removes `.{name}.tmp-{pid}` (and `.{name}.tmp-{pid}-2`, [`OutputDir::rewrite_file`]) files beside `target` left by an earlier run that was killed before it
 /// could clean up (a killed process runs no `Drop`); ours has just been renamed away.
 fn remove_stale_temps(target: &Path) {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
@@ -119,8 +159,10 @@ fn remove_stale_temps(target: &Path) {
     };
     for e in entries.filter_map(Result::ok) {
         let stale = e.file_name().to_str().is_some_and(|n| {
-            n.strip_prefix(&prefix)
-                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            n.strip_prefix(&prefix).is_some_and(|pid| {
+                pid.starts_with(|c: char| c.is_ascii_digit())
+                    && pid.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+            })
         });
         if stale {
             let _ = fs::remove_file(e.path());
@@ -147,6 +189,12 @@ fn remove_unwritten(dir: &Path, keep: &std::collections::HashSet<PathBuf>) -> io
         }
     }
     Ok(())
+}
+
+/// Flushes and syncs a file opened by [`OutputDir::open_file`] (it is renamed into place at commit).
+pub fn finish_file(w: BufWriter<File>) -> io::Result<()> {
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
 }
 
 fn open_new(path: &Path, private: bool) -> io::Result<File> {

@@ -10,7 +10,7 @@
 //! Also the payment configuration file (`--config`): `key = value` lines.
 
 use crate::domain::avvik::Avvik;
-use crate::domain::basis::TerminResult;
+use crate::domain::basis::TerminSummary;
 use crate::domain::ids::{Knr, Kontonr, Orgnr, IMDI_ORGNR};
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::money::{fmt_money, round_ore};
@@ -288,7 +288,7 @@ pub fn remittance(termin: Termin, kommune: Knr, codes: &[RateCode]) -> String {
 }
 
 /// The rates used that are not `vedtatt` (T-5).
-pub fn unadopted_rates(result: &TerminResult, rates: &RateTable) -> Vec<UnadoptedRate> {
+pub fn unadopted_rates(result: &TerminSummary, rates: &RateTable) -> Vec<UnadoptedRate> {
     let mut used = result.rates_used.clone();
     used.sort();
     used.dedup();
@@ -326,7 +326,7 @@ fn describe(u: &[UnadoptedRate]) -> String {
 /// Decides the transfers without writing anything: which paying municipalities go into the bank file and
 /// which are left out (with their avvik). Pure; [`write_payment_files`] calls it.
 pub fn plan_payment(
-    result: &TerminResult,
+    result: &TerminSummary,
     register: Option<&KommuneRegister>,
     rates: &RateTable,
 ) -> Result<PaymentSummary, PaymentError> {
@@ -335,10 +335,12 @@ pub fn plan_payment(
         ..PaymentSummary::default()
     };
     // Σ lines per municipality, to check the sums handed to us (control sums must add up, SPEC §6 manifest).
-    let mut line_sums: BTreeMap<Knr, Decimal> = BTreeMap::new();
-    for l in &result.lines {
-        *line_sums.entry(l.key.kommune).or_default() += l.a_utbetale;
-    }
+    let line_sums: BTreeMap<Knr, Decimal> = result
+        .stats
+        .per_kommune
+        .iter()
+        .map(|(k, a)| (*k, a.a_utbetale))
+        .collect();
     let reg_file = register.map_or("kommuner", |r| r.file.as_str());
     for k in &result.kommuner {
         // T-3: only a positive sum is paid.
@@ -450,7 +452,7 @@ pub fn plan_payment(
 /// municipality is left to pay. A missing debtor account when a file is due is an error.
 pub fn write_payment_files(
     out: &mut OutputDir,
-    result: &TerminResult,
+    result: &TerminSummary,
     register: Option<&KommuneRegister>,
     rates: &RateTable,
     opts: &PaymentOptions,

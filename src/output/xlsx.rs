@@ -8,7 +8,7 @@
 //! amount except sums of the lines it shows.
 
 use crate::domain::avvik::Avvik;
-use crate::domain::basis::{BasisLine, TerminResult};
+use crate::domain::basis::{BasisLine, TerminResult, TerminSummary};
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::rates::{RateCode, RateStatus, RateTable};
 use crate::output::OutputDir;
@@ -57,7 +57,7 @@ pub fn write_report_xlsx(
     rates: &RateTable,
     only: Option<Knr>,
 ) -> Result<(), ReportError> {
-    let bytes = report_xlsx_bytes(result, rates, only)?;
+    let bytes = report_with_row_limit(result, &result.lines, rates, only, MAX_DATA_ROWS)?;
     // Holds masked person numbers only, but per-person amounts: owner-readable like grunnlag.csv.
     out.write_bytes(name, true, &bytes)?;
     Ok(())
@@ -69,24 +69,35 @@ pub fn report_xlsx_bytes(
     rates: &RateTable,
     only: Option<Knr>,
 ) -> Result<Vec<u8>, XlsxError> {
-    report_with_row_limit(result, rates, only, MAX_DATA_ROWS)
+    report_with_row_limit(result, &result.lines, rates, only, MAX_DATA_ROWS)
 }
 
 /// As [`report_xlsx_bytes`], with at most `max_rows` data rows in `Linjer` and `Avvik` (at most
-/// [`EXCEL_DATA_ROWS`]); beyond that a note row says how many were left out and where they are
-/// (`Sammendrag` always covers every line).
+/// [`EXCEL_DATA_ROWS`]); beyond that a note row says how many were left out and where they are.
+/// `Sammendrag` always covers every line (from `result.stats`). `lines` are the first lines of the basis
+/// in order — at least `max_rows` of them when there are more (a streaming run keeps only those); with
+/// `only`, they must hold ALL of that municipality's lines (its persons' avvik are picked by them).
 pub fn report_with_row_limit(
-    result: &TerminResult,
+    result: &TerminSummary,
+    lines: &[BasisLine],
     rates: &RateTable,
     only: Option<Knr>,
     max_rows: usize,
 ) -> Result<Vec<u8>, XlsxError> {
     let max_rows = max_rows.min(EXCEL_DATA_ROWS);
-    let lines: Vec<&BasisLine> = result
-        .lines
+    let lines: Vec<&BasisLine> = lines
         .iter()
         .filter(|l| only.is_none_or(|k| l.key.kommune == k))
         .collect();
+    let total = match only {
+        None => result.stats.total.clone(),
+        Some(k) => result
+            .stats
+            .per_kommune
+            .get(&k)
+            .cloned()
+            .unwrap_or_default(),
+    };
     let names: BTreeMap<Knr, String> = result
         .kommuner
         .iter()
@@ -97,7 +108,10 @@ pub fn report_with_row_limit(
         .iter()
         .map(|k| (k.kommune, k.utbetales))
         .collect();
-    let persons: BTreeSet<Fnr> = lines.iter().map(|l| l.key.fnr).collect();
+    let persons: BTreeSet<Fnr> = match only {
+        Some(_) => lines.iter().map(|l| l.key.fnr).collect(),
+        None => BTreeSet::new(),
+    };
     // A one-municipality report shows only avvik about its own persons: file-level and register avvik
     // may concern other municipalities.
     let avvik: Vec<&Avvik> = result
@@ -142,51 +156,21 @@ pub fn report_with_row_limit(
                 "utbetales",
             ],
         )?;
-        #[derive(Default)]
-        struct Agg {
-            persons: u64,
-            /// The last person counted: lines come sorted by fnr (see `by_fnr` below), so a person's
-            /// lines of one (municipality, code) follow each other and a change of fnr is a new person.
-            last: Option<Fnr>,
-            n: u32,
-            opptjent: Decimal,
-            tidligere: Decimal,
-            a_utbetale: Decimal,
-        }
-        impl Agg {
-            fn add(&mut self, l: &BasisLine) {
-                if self.last != Some(l.key.fnr) {
-                    self.persons += 1;
-                    self.last = Some(l.key.fnr);
-                }
-                self.n += 1;
-                self.opptjent += l.opptjent;
-                self.tidligere += l.tidligere_utbetalt;
-                self.a_utbetale += l.a_utbetale;
-            }
-        }
-        // `TerminResult::lines` is sorted by key (fnr first); should a caller hand unsorted lines, sort
-        // references so the distinct-person counts stay right.
-        let mut by_fnr: Vec<&BasisLine> = lines.clone();
-        if !by_fnr.is_sorted_by_key(|l| l.key.fnr) {
-            by_fnr.sort_by_key(|l| l.key.fnr);
-        }
-        let mut agg: BTreeMap<(Knr, RateCode), Agg> = BTreeMap::new();
-        let mut total = Agg::default();
-        for l in by_fnr {
-            agg.entry((l.key.kommune, l.key.kode)).or_default().add(l);
-            total.add(l);
-        }
-        for ((k, kode), a) in &agg {
+        let agg = result
+            .stats
+            .per_kode
+            .iter()
+            .filter(|((k, _), _)| only.is_none_or(|o| *k == o));
+        for ((k, kode), a) in agg {
             s.string(&termin)?;
             s.date(result.basis_date)?;
             s.string(&k.to_string())?;
             s.string(names.get(k).map_or("", String::as_str))?;
             s.string(kode.as_str())?;
             s.int(a.persons as i64)?;
-            s.int(i64::from(a.n))?;
+            s.int(a.lines as i64)?;
             s.money(a.opptjent)?;
-            s.money(a.tidligere)?;
+            s.money(a.tidligere_utbetalt)?;
             s.money(a.a_utbetale)?;
             s.string(yes_no(utbetales.get(k).copied().unwrap_or(false)))?;
             s.next_row();
@@ -196,9 +180,9 @@ pub fn report_with_row_limit(
         s.bold_string("Sum")?;
         s.skip(4);
         s.int(total.persons as i64)?;
-        s.int(i64::from(total.n))?;
+        s.int(total.lines as i64)?;
         s.money_bold(total.opptjent)?;
-        s.money_bold(total.tidligere)?;
+        s.money_bold(total.tidligere_utbetalt)?;
         s.money_bold(total.a_utbetale)?;
         s.set_widths()?;
     }
@@ -248,10 +232,10 @@ pub fn report_with_row_limit(
             s.next_row();
         }
         s.finish_data()?;
-        if lines.len() > max_rows {
+        if total.lines > max_rows as u64 {
             s.bold_string(&format!(
                 "{} more lines than this sheet shows: see grunnlag.csv",
-                lines.len() - max_rows
+                total.lines - max_rows as u64
             ))?;
         }
         s.set_widths()?;
@@ -514,17 +498,21 @@ mod tests {
             a_utbetale: Decimal::from(10),
             regler: crate::domain::basis::RuleSet::of(&["IT-13"]),
         };
-        let r = TerminResult {
+        let r = TerminResult::from_parts(
             termin,
-            basis_date: termin.basis_date(),
-            lines: (2021..2026).map(line).collect(),
-            kommuner: vec![],
-            new_ledger: vec![],
-            avvik: vec![],
-            rates_used: vec![],
-            counts: Counts::default(),
-        };
-        let bytes = report_with_row_limit(&r, &RateTable::default(), None, 3).unwrap();
+            termin.basis_date(),
+            (2021..2026).map(line).collect(),
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            Counts::default(),
+        );
+        let bytes = report_with_row_limit(&r, &r.lines, &RateTable::default(), None, 3).unwrap();
+        // A streaming run hands only the first lines (issue 6): the same workbook, byte for byte.
+        let first =
+            report_with_row_limit(&r, &r.lines[..3], &RateTable::default(), None, 3).unwrap();
+        assert!(first == bytes, "report from the first 3 lines differs");
         let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         let l = wb.worksheet_range("Linjer").unwrap();
         // Header + 3 lines + the note: 5 lines − 3 shown = 2 more.

@@ -119,16 +119,16 @@ pub fn result(termin: &str, mut lines: Vec<BasisLine>, names: &[(&str, &str)]) -
             }
         })
         .collect();
-    TerminResult {
+    TerminResult::from_parts(
         termin,
-        basis_date: termin.basis_date(),
+        termin.basis_date(),
         lines,
         kommuner,
-        new_ledger: Vec::new(),
-        avvik: Vec::new(),
+        Vec::new(),
+        Vec::new(),
         rates_used,
-        counts: Counts::default(),
-    }
+        Counts::default(),
+    )
 }
 
 pub fn rates(rows: &[(i32, RateCode, &str, RateStatus)]) -> RateTable {
