@@ -7,7 +7,7 @@
 
 use crate::cmd::common::InputArgs;
 use crate::cmd::termin::TerminInputs;
-use crate::domain::basis::{BasisLine, TerminResult};
+use crate::domain::basis::{BasisLine, TerminSummary};
 use crate::domain::engine::{net_person, Assessment, Engine, Params, Status};
 use crate::domain::ids::Fnr;
 use crate::domain::money::{fmt_money, round_ore};
@@ -66,7 +66,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     )?;
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
     // The whole run only for T-3 (whether each municipality is paid); a failure there is reported, not fatal.
-    let full = engine.run(inputs.kommuner.as_ref());
+    let full = engine.run_sums(inputs.kommuner.as_ref());
     // Input rows about this person that the readers rejected or warned about come first: a rejected row
     // is why a person may be missing from the calculation.
     let own: Vec<String> = inputs
@@ -155,7 +155,7 @@ fn write_lines<W: std::io::Write>(
 /// The trail for one person as text, and the person's basis lines (exactly as in `grunnlag.csv`).
 pub fn explain(
     engine: &Engine,
-    full: Option<&TerminResult>,
+    full: Option<&TerminSummary>,
     full_err: Option<&MissingRate>,
     fnr: Fnr,
 ) -> anyhow::Result<(String, Vec<BasisLine>)> {

@@ -798,6 +798,16 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// The whole termin's sums without its lines (T-3 for `explain`): memory for the persons only.
+    pub fn run_sums(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminSummary, MissingRate> {
+        match self.run_streaming(kommuner, &mut SumsOnly) {
+            Ok(s) => Ok(s),
+            Err(RunError::MissingRate(e)) => Err(e),
+            // Discarding lines cannot fail.
+            Err(RunError::Sink(e)) => unreachable!("discarding lines failed: {e}"),
+        }
+    }
+
     /// Runs the whole termin (T-1…T-4), handing the basis lines to `sink` block by block in
     /// (fnr, kommune, kode, ar) order instead of holding them: memory grows with the persons only
     /// (issue 6). Persons are assessed in parallel; what reaches the sink, and in which order, does not
@@ -1012,6 +1022,17 @@ pub enum RunError {
     MissingRate(#[from] MissingRate),
     #[error("writing the basis: {0}")]
     Sink(#[from] std::io::Error),
+}
+
+/// A sink that keeps no line ([`Engine::run_sums`]).
+struct SumsOnly;
+
+impl LineSink for SumsOnly {
+    type Part = ();
+    fn block(&self, _lines: &[BasisLine], _ledger: &[&LedgerLine]) {}
+    fn accept(&mut self, _part: ()) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A sink that keeps every line in memory ([`Engine::run`]).
