@@ -4,6 +4,8 @@
 #   floor      tokenizing the same CSV files with csv::ByteRecord (examples/floor.rs)
 #   termin     tilskudd termin 2024-Q4 on the generated extract, and again with one thread (RAYON_NUM_THREADS=1),
 #              checking that both give byte-identical outputs
+#   write floor  writing as many bytes as termin's output files hold (dd ... conv=fsync)
+#   chained    tilskudd termin 2025-Q1 --paid <2024-Q4's utbetalt.csv>: the everyday case, with a ledger
 # measured with /usr/bin/time -v, printed as a Markdown table with the ratio to the floor.
 #
 # Usage: benches/run.sh [100k] [1m] [10m] [xlsx] (default: 100k 1m; xlsx = the 100k extract as one workbook,
@@ -32,7 +34,7 @@ fi
 echo "building release binaries ..." >&2
 cargo build --release --quiet --bin tilskudd --example floor || { echo "error: release build failed" >&2; exit 1; }
 
-# measure LABEL CMD... : runs CMD under /usr/bin/time -v; sets WALL (s), RSS (MiB), RC; stderr kept in $LOG.
+# measure LABEL CMD... : runs CMD under /usr/bin/time -v; sets WALL (s), USER (s), RSS (MiB), RC; stderr in $LOG.
 measure() {
     local label=$1; shift
     LOG=$(mktemp)
@@ -41,20 +43,21 @@ measure() {
     # GNU time reports the command's exit status; it exits with it too.
     WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; printf "%.3f", s }' "$LOG")
     RSS=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$LOG")
-    echo "  $label: ${WALL}s, ${RSS} MiB, exit $RC" >&2
+    USER=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f + %.2f", u, s }' "$LOG")
+    echo "  $label: ${WALL}s (user + sys ${USER} s), ${RSS} MiB, exit $RC" >&2
 }
 
 # best LABEL CMD...: best wall time of $REPEAT runs (RSS of that run).
 best() {
     local label=$1; shift
-    local bw="" br="" brc=0 blog=""
+    local bw="" br="" brc=0 blog="" bu=""
     for _ in $(seq "$REPEAT"); do
         measure "$label" "$@"
         if [ -z "$bw" ] || awk -v a="$WALL" -v b="$bw" 'BEGIN { exit !(a < b) }'; then
-            bw=$WALL; br=$RSS; brc=$RC; blog=$LOG
+            bw=$WALL; br=$RSS; brc=$RC; blog=$LOG; bu=$USER
         fi
     done
-    WALL=$bw; RSS=$br; RC=$brc; LOG=$blog
+    WALL=$bw; RSS=$br; RC=$brc; LOG=$blog; USER=$bu
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "–" }'; }
@@ -75,31 +78,40 @@ for size in "${SIZES[@]}"; do
         rm -rf "$dir"
         measure generate "$GEN" generate --persons "$n" --seed 2024 --out "$dir"
         if [ "$RC" -ne 0 ]; then echo "error: generate failed:" >&2; cat "$LOG" >&2; exit 1; fi
-        ROWS+=("| $size | generate | $WALL | $RSS | – | ok |")
+        ROWS+=("| $size | generate | $WALL | $USER | $RSS | – | ok |")
     else
-        ROWS+=("| $size | generate | (cached) | – | – | – |")
+        ROWS+=("| $size | generate | (cached) | – | – | – | – |")
     fi
     mib=$(du -sm "$dir" | cut -f1)
 
     best floor "$FLOOR" "$dir"
     fw=$WALL
-    ROWS+=("| $size | floor (ByteRecord, ${mib} MiB) | $WALL | $RSS | 1.0× | exit $RC |")
+    ROWS+=("| $size | floor (ByteRecord, ${mib} MiB) | $WALL | $USER | $RSS | 1.0× | exit $RC |")
 
     out=$(mktemp -d)
     best termin "$BIN" termin 2024-Q4 --dsf "$dir/dsf" --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" \
         --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
     if [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; then
-        ROWS+=("| $size | termin 2024-Q4 | $WALL | $RSS | $(ratio "$WALL" "$fw") | ok (exit $RC) |")
+        ROWS+=("| $size | termin 2024-Q4 | $WALL | $USER | $RSS | $(ratio "$WALL" "$fw") | ok (exit $RC) |")
         mv "$out/out" "$out/all-cores"
+        omib=$(du -cm "$out"/all-cores/*.csv | tail -1 | cut -f1)
+        measure "write floor" dd if=/dev/zero of="$out/w" bs=1M count="$omib" conv=fsync
+        ROWS+=("| $size | write floor (${omib} MiB = termin's CSV output, dd conv=fsync) | $WALL | $USER | $RSS | $(ratio "$WALL" "$fw") | exit $RC |")
+        rm -f "$out/w"
         measure "termin 1 thread" env RAYON_NUM_THREADS=1 "$BIN" termin 2024-Q4 --dsf "$dir/dsf" \
             --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" --config fixtures/example/tilskudd.conf --out "$out/out" --allow-unadopted-rates --force
         same="identical to all cores"
         diff -rq "$out/all-cores" "$out/out" >/dev/null 2>&1 || same="DIFFERS from all cores"
-        ROWS+=("| $size | termin 2024-Q4, 1 thread | $WALL | $RSS | $(ratio "$WALL" "$fw") | exit $RC, output $same |")
+        ROWS+=("| $size | termin 2024-Q4, 1 thread | $WALL | $USER | $RSS | $(ratio "$WALL" "$fw") | exit $RC, output $same |")
+        rm -rf "$out/out"
+        ledger_lines=$(($(wc -l < "$out/all-cores/utbetalt.csv") - 1))
+        best "termin chained" "$BIN" termin 2025-Q1 --dsf "$dir/dsf" --rates "$dir/satser.csv" --kommuner "$dir/kommuner.csv" \
+            --config fixtures/example/tilskudd.conf --paid "$out/all-cores/utbetalt.csv" --out "$out/out" --allow-unadopted-rates --force
+        ROWS+=("| $size | termin 2025-Q1 --paid (Q4's ledger, $ledger_lines lines) | $WALL | $USER | $RSS | $(ratio "$WALL" "$fw") | exit $RC |")
     else
         msg=$(grep -v -E '^\s|Command (being timed|exited)' "$LOG" | head -1 | cut -c1-80)
         echo "  termin FAILED (exit $RC): $msg" >&2
-        ROWS+=("| $size | termin 2024-Q4 | – | – | – | FAILED (exit $RC): $msg |")
+        ROWS+=("| $size | termin 2024-Q4 | – | – | – | – | FAILED (exit $RC): $msg |")
     fi
     rm -rf "$out"
 done
@@ -116,13 +128,13 @@ if [ -n "$XLSX" ]; then
     best "termin xlsx" "$BIN" termin 2024-Q4 --dsf "$dir/dsf.xlsx" --rates "$dir/satser.csv" \
         --kommuner "$dir/kommuner.csv" --config fixtures/example/tilskudd.conf --out "$out/out" \
         --allow-unadopted-rates --force
-    ROWS+=("| 100k xlsx | termin 2024-Q4 from dsf.xlsx ($(du -m "$dir/dsf.xlsx" | cut -f1) MiB) | $WALL | $RSS | – | exit $RC (target < 10 s) |")
+    ROWS+=("| 100k xlsx | termin 2024-Q4 from dsf.xlsx ($(du -m "$dir/dsf.xlsx" | cut -f1) MiB) | $WALL | $USER | $RSS | – | exit $RC (target < 10 s) |")
     rm -rf "$out"
 fi
 
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(lscpu | awk -F': +' '/Model name/ { print $2; exit }')"
 echo
-echo "| size | step | wall (s) | peak RSS (MiB) | ratio to floor | result |"
-echo "|---|---|---|---|---|---|"
+echo "| size | step | wall (s) | CPU user + sys (s) | peak RSS (MiB) | ratio to floor | result |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"

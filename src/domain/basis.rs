@@ -2,7 +2,7 @@
 //! figures. Plain data handed from the engine to the writers; renderers never compute amounts.
 
 use crate::domain::avvik::Avvik;
-use crate::domain::ids::{Duf, Fnr, Knr};
+use crate::domain::ids::{Duf, Knr};
 use crate::domain::ledger::{LedgerLine, LineKey};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
@@ -277,23 +277,21 @@ impl LineStats {
     /// total it has lines in (a change of fnr is a new person). Stats of disjoint sets of persons add up
     /// with [`LineStats::merge`].
     pub fn add_lines(&mut self, lines: &[BasisLine]) {
-        // The last person counted per total: a person's second line of a (municipality, code) is not a
-        // new person.
-        let mut last_k: BTreeMap<(Knr, RateCode), Fnr> = BTreeMap::new();
-        let mut last_m: BTreeMap<Knr, Fnr> = BTreeMap::new();
-        let mut last: Option<Fnr> = None;
-        for l in lines {
-            let f = l.key.fnr;
-            let k = (l.key.kommune, l.key.kode);
-            let new_k = last_k.insert(k, f) != Some(f);
-            self.per_kode.entry(k).or_default().add(l, new_k);
-            let new_m = last_m.insert(l.key.kommune, f) != Some(f);
-            self.per_kommune
-                .entry(l.key.kommune)
-                .or_default()
-                .add(l, new_m);
-            self.total.add(l, last != Some(f));
-            last = Some(f);
+        // A person's lines follow each other; within them, the first line of a (municipality, code) or
+        // of a municipality counts the person there (a person has a handful of lines: linear scans).
+        for person in lines.chunk_by(|a, b| a.key.fnr == b.key.fnr) {
+            for (i, l) in person.iter().enumerate() {
+                let before = &person[..i];
+                let k = (l.key.kommune, l.key.kode);
+                let new_k = !before.iter().any(|x| (x.key.kommune, x.key.kode) == k);
+                self.per_kode.entry(k).or_default().add(l, new_k);
+                let new_m = !before.iter().any(|x| x.key.kommune == l.key.kommune);
+                self.per_kommune
+                    .entry(l.key.kommune)
+                    .or_default()
+                    .add(l, new_m);
+                self.total.add(l, i == 0);
+            }
         }
     }
 

@@ -799,7 +799,10 @@ impl<'a> Engine<'a> {
     }
 
     /// The whole termin's sums without its lines (T-3 for `explain`): memory for the persons only.
-    pub fn run_sums(&self, kommuner: Option<&KommuneRegister>) -> Result<TerminSummary, MissingRate> {
+    pub fn run_sums(
+        &self,
+        kommuner: Option<&KommuneRegister>,
+    ) -> Result<TerminSummary, MissingRate> {
         match self.run_streaming(kommuner, &mut SumsOnly) {
             Ok(s) => Ok(s),
             Err(RunError::MissingRate(e)) => Err(e),
