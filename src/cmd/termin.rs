@@ -198,7 +198,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .open_file(writers::UTBETALT_FILE, true)
         .with_context(ctx)?;
     let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
-    let (run, stream) = std::thread::scope(|s| -> anyhow::Result<_> {
+    let (run, stream, syncs) = std::thread::scope(|s| -> anyhow::Result<_> {
         let (gtx, grx) = std::sync::mpsc::sync_channel(8);
         let (utx, urx) = std::sync::mpsc::sync_channel(8);
         let gw = s.spawn(move || writers::drain_to(grx, grunnlag));
@@ -216,13 +216,19 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         let stream = stream.map(|st| (st.new_flags, st.preview, st.all_lines));
         let written = [gw.join(), uw.join()];
         let run = run?;
+        let mut syncs = Vec::new();
         for w in written {
             match w {
-                Ok(r) => r.with_context(ctx)?,
+                // Both files are synced to disk while the rest is computed and written; the commit
+                // waits for them.
+                Ok(r) => {
+                    let file = r.with_context(ctx)?;
+                    syncs.push(std::thread::spawn(move || file.sync_all()));
+                }
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        Ok((run, stream))
+        Ok((run, stream, syncs))
     })?;
     let mut result = run;
     let (new_flags, preview, all_lines) = stream.unwrap_or_default();
@@ -340,6 +346,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
         .with_context(ctx)?;
+    for sync in syncs {
+        match sync.join() {
+            Ok(r) => r.with_context(ctx)?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
     timer.lap("kommuner/avvik csv + xlsx + manifest");
     out.commit()
         .with_context(|| format!("renaming the outputs into {}", args.out.display()))?;

@@ -537,16 +537,16 @@ impl crate::domain::engine::LineSink for BasisStream {
     }
 }
 
-/// Writes everything received on `rx` to `w` and finishes the file (flush + sync) — the writer thread of
-/// a [`BasisStream`] file.
+/// Writes everything received on `rx` to `w` and flushes it — the writer thread of a [`BasisStream`]
+/// file. The file is returned unsynced: the caller syncs it (on another thread) before the commit.
 pub fn drain_to(
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
     mut w: io::BufWriter<std::fs::File>,
-) -> io::Result<()> {
+) -> io::Result<std::fs::File> {
     for buf in rx {
         w.write_all(&buf)?;
     }
-    crate::output::finish_file(w)
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 /// T-4 after T-3: rewrites the streamed `utbetalt.csv` (read from `r`) without the new lines of the
