@@ -159,6 +159,7 @@ impl<const N: usize> PartialEq<[&str; N]> for RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::Fnr;
 
     #[test]
     fn rule_sets_keep_order_and_show_unknown_ids() {
@@ -185,6 +186,71 @@ mod tests {
         }
         assert_eq!(RuleSet::index("IT-14"), None);
         assert_eq!(std::mem::size_of::<RuleSet>(), 12);
+    }
+
+    #[test]
+    fn line_stats_count_persons_once_per_total() {
+        use crate::domain::ledger::LineKey;
+        let fnr = |i: u32| {
+            (i..i + 200)
+                .find_map(|x| Fnr::with_control_digits(&format!("0181{x:05}")))
+                .unwrap()
+        };
+        let (a, b) = (fnr(100), fnr(600));
+        assert!(a < b);
+        let line = |f: Fnr, k: &str, kode: RateCode, ar: i32, amount: i64| BasisLine {
+            key: LineKey {
+                fnr: f,
+                kommune: Knr::parse(k).unwrap(),
+                kode,
+                ar,
+            },
+            duf: None,
+            tilskuddsar: 2,
+            maneder: Some(12),
+            sats: Decimal::from(amount),
+            opptjent: Decimal::from(amount),
+            tidligere_utbetalt: Decimal::from(1),
+            a_utbetale: Decimal::from(amount - 1),
+            regler: RuleSet::of(&["IT-6"]),
+        };
+        // Person a: 0301 AR-2 2023 and 2024, 0301 ELDR, 4601 AR-2 2024; person b: 0301 AR-2 2024.
+        let lines = vec![
+            line(a, "0301", RateCode::Ar2, 2023, 100),
+            line(a, "0301", RateCode::Ar2, 2024, 200),
+            line(a, "0301", RateCode::Eldr, 2023, 1000),
+            line(a, "4601", RateCode::Ar2, 2024, 50),
+            line(b, "0301", RateCode::Ar2, 2024, 300),
+        ];
+        let s = LineStats::of_lines(&lines);
+        let k = |x: &str| Knr::parse(x).unwrap();
+        let ar2 = &s.per_kode[&(k("0301"), RateCode::Ar2)];
+        // 3 lines, 2 persons; opptjent 100 + 200 + 300; a_utbetale 99 + 199 + 299.
+        assert_eq!((ar2.persons, ar2.lines), (2, 3));
+        assert_eq!(
+            (ar2.opptjent, ar2.a_utbetale),
+            (Decimal::from(600), Decimal::from(597))
+        );
+        assert_eq!(s.per_kode[&(k("0301"), RateCode::Eldr)].persons, 1);
+        let oslo = &s.per_kommune[&k("0301")];
+        // 4 lines of 2 persons in 0301: 100 + 200 + 1000 + 300 = 1600, tidligere 4.
+        assert_eq!(
+            (oslo.persons, oslo.lines, oslo.opptjent),
+            (2, 4, Decimal::from(1600))
+        );
+        assert_eq!(oslo.tidligere_utbetalt, Decimal::from(4));
+        assert_eq!(s.per_kommune[&k("4601")].persons, 1);
+        // 2 persons, 5 lines, 1650 accrued, 5 lines to the ledger.
+        assert_eq!(
+            (s.total.persons, s.total.lines, s.total.to_ledger),
+            (2, 5, 5)
+        );
+        assert_eq!(s.total.opptjent, Decimal::from(1650));
+        // Blocks of whole persons add up to the same stats.
+        let mut parts = LineStats::default();
+        parts.add_lines(&lines[..4]);
+        parts.add_lines(&lines[4..]);
+        assert_eq!(parts, s);
     }
 
     #[test]
@@ -255,6 +321,11 @@ impl LineAgg {
 
     fn merge(&mut self, o: &LineAgg) {
         self.persons += o.persons;
+        self.add_sums(o);
+    }
+
+    /// Everything but the persons (who may be the same in two aggregates of one person's lines).
+    fn add_sums(&mut self, o: &LineAgg) {
         self.lines += o.lines;
         self.opptjent += o.opptjent;
         self.tidligere_utbetalt += o.tidligere_utbetalt;
@@ -277,22 +348,28 @@ impl LineStats {
     /// total it has lines in (a change of fnr is a new person). Stats of disjoint sets of persons add up
     /// with [`LineStats::merge`].
     pub fn add_lines(&mut self, lines: &[BasisLine]) {
-        // A person's lines follow each other; within them, the first line of a (municipality, code) or
-        // of a municipality counts the person there (a person has a handful of lines: linear scans).
+        // Each line's amounts are added once, per (municipality, code); the municipality totals and the
+        // grand total are sums of those (computed per call, not per line). Persons are counted per total:
+        // a person's lines follow each other, and within them the first line of a (municipality, code)
+        // or of a municipality counts the person there (a handful of lines: linear scans).
+        let mut local = LineStats::default();
         for person in lines.chunk_by(|a, b| a.key.fnr == b.key.fnr) {
+            local.total.persons += 1;
             for (i, l) in person.iter().enumerate() {
                 let before = &person[..i];
                 let k = (l.key.kommune, l.key.kode);
                 let new_k = !before.iter().any(|x| (x.key.kommune, x.key.kode) == k);
-                self.per_kode.entry(k).or_default().add(l, new_k);
-                let new_m = !before.iter().any(|x| x.key.kommune == l.key.kommune);
-                self.per_kommune
-                    .entry(l.key.kommune)
-                    .or_default()
-                    .add(l, new_m);
-                self.total.add(l, i == 0);
+                local.per_kode.entry(k).or_default().add(l, new_k);
+                if !before.iter().any(|x| x.key.kommune == l.key.kommune) {
+                    local.per_kommune.entry(l.key.kommune).or_default().persons += 1;
+                }
             }
         }
+        for ((k, _), a) in &local.per_kode {
+            local.per_kommune.entry(*k).or_default().add_sums(a);
+            local.total.add_sums(a);
+        }
+        self.merge(&local);
     }
 
     pub fn merge(&mut self, o: &LineStats) {

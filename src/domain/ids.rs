@@ -223,6 +223,11 @@ impl Duf {
         }
         Ok(Duf(d.iter().fold(0u64, |a, x| a * 10 + u64::from(*x))))
     }
+
+    /// The 12 digits as a number (written zero-padded to 12 digits).
+    pub fn value(&self) -> u64 {
+        self.0
+    }
 }
 
 impl fmt::Display for Duf {

@@ -168,8 +168,7 @@ fn grunnlag_line(line: &mut Vec<u8>, termin: &str, l: &BasisLine) {
     line.extend_from_slice(l.key.fnr.as_str().as_bytes());
     line.push(b',');
     if let Some(d) = l.duf {
-        // Writing into a Vec cannot fail.
-        let _ = write!(line, "{d}");
+        push_padded(line, d.value(), 12); // as `Duf`'s Display
     }
     line.push(b',');
     line.extend_from_slice(l.key.kode.as_str().as_bytes());
@@ -389,16 +388,15 @@ pub fn write_utbetalt<W: Write>(mut w: W, ledger: &[LedgerLine]) -> io::Result<(
     w.write_all(UTBETALT_HEADER.join(",").as_bytes())?;
     w.write_all(b"\n")?;
     write_blocks(&mut w, ledger, |line, l| {
-        utbetalt_line(line, l.termin, l.key, l.belop);
+        utbetalt_line(line, &l.termin.to_string(), l.key, l.belop);
         Ok(())
     })?;
     w.flush()
 }
 
-/// One `utbetalt.csv` record with its line end.
-fn utbetalt_line(line: &mut Vec<u8>, termin: Termin, key: LineKey, belop: rust_decimal::Decimal) {
-    // A ledger holds few termins; `Termin`'s text is short. Writing into a Vec cannot fail.
-    let _ = write!(line, "{termin}");
+/// One `utbetalt.csv` record with its line end (`termin` as text).
+fn utbetalt_line(line: &mut Vec<u8>, termin: &str, key: LineKey, belop: rust_decimal::Decimal) {
+    line.extend_from_slice(termin.as_bytes());
     line.push(b',');
     push_padded(line, u64::from(key.kommune.code()), 4);
     line.push(b',');
@@ -491,15 +489,21 @@ impl crate::domain::engine::LineSink for BasisStream {
         }
         let mut u = Vec::with_capacity((lines.len() + ledger.len()) * 48);
         let mut flags = Vec::with_capacity(lines.len() + ledger.len());
+        // A ledger holds few termins: the text of the last one is kept.
+        let mut old_termin: Option<(Termin, String)> = None;
         crate::domain::engine::merge_ledger(self.termin, ledger, lines, |e| {
             use crate::domain::engine::LedgerEntry;
             match e {
                 LedgerEntry::Old(o) => {
-                    utbetalt_line(&mut u, o.termin, o.key, o.belop);
+                    if old_termin.as_ref().is_none_or(|(t, _)| *t != o.termin) {
+                        old_termin = Some((o.termin, o.termin.to_string()));
+                    }
+                    let text = old_termin.as_ref().map_or("", |(_, s)| s.as_str());
+                    utbetalt_line(&mut u, text, o.key, o.belop);
                     flags.push(false);
                 }
                 LedgerEntry::New(l) => {
-                    utbetalt_line(&mut u, self.termin, l.key, l.a_utbetale);
+                    utbetalt_line(&mut u, &self.termin_text, l.key, l.a_utbetale);
                     flags.push(true);
                 }
             }
