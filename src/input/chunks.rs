@@ -56,6 +56,23 @@ fn count_byte(s: &[u8], b: u8) -> usize {
     s.iter().filter(|&&c| c == b).count()
 }
 
+/// Line feeds, carriage returns, and whether there is a quote — in one pass that vectorizes.
+fn scan_bytes(s: &[u8]) -> (usize, usize, bool) {
+    let (mut lf, mut cr, mut quote) = (0usize, 0usize, 0u8);
+    for c in s.chunks(255) {
+        let (mut l, mut r, mut q) = (0u8, 0u8, 0u8);
+        for &x in c {
+            l += u8::from(x == b'\n');
+            r += u8::from(x == b'\r');
+            q |= u8::from(x == b'"');
+        }
+        lf += usize::from(l);
+        cr += usize::from(r);
+        quote |= q;
+    }
+    (lf, cr, quote != 0)
+}
+
 fn count_crlf(s: &[u8]) -> usize {
     if s.len() < 2 {
         return 0;
@@ -121,16 +138,13 @@ struct BatchOut<T> {
 
 /// Reads the data rows of a table in parallel; see the module comment. `sink` gets every row's result
 /// in file order.
-pub(crate) fn read_parallel<T, A>(
+pub(crate) fn read_parallel<T: Send, A: Send>(
     plan: &Plan,
     start: Start,
     mut acc: A,
     map: &(dyn Fn(&Row) -> T + Sync),
-    sink: &mut dyn FnMut(&mut A, T),
-) -> Outcome<A>
-where
-    T: Send,
-{
+    sink: &mut (dyn FnMut(&mut A, T) + Send),
+) -> Outcome<A> {
     let (tx, rx) = sync_channel::<Batch>(plan.window);
     std::thread::scope(|s| {
         let reader = s.spawn(|| read_batches(plan, start, tx));
@@ -164,47 +178,65 @@ where
     })
 }
 
-/// Receives batches, checks a window of them on the pool, and sinks the results in order. After the first
-/// fatal error the rest is only drained (the reading thread still scans to the end, see [`Scanned`]).
-fn consume<T: Send, A>(
+/// Receives batches, checks a window of them on the pool, and sinks the results in order — the sink of
+/// one window runs while the next window is checked. After the first fatal error the receiver is
+/// dropped (the reading thread still scans to the end, see [`Scanned`]).
+fn consume<T: Send, A: Send>(
     plan: &Plan,
     rx: Receiver<Batch>,
     acc: &mut A,
     map: &(dyn Fn(&Row) -> T + Sync),
-    sink: &mut dyn FnMut(&mut A, T),
+    sink: &mut (dyn FnMut(&mut A, T) + Send),
 ) -> Result<u64, InputError> {
     let mut rows = 0u64;
-    let mut failed: Option<InputError> = None;
-    while let Ok(first) = rx.recv() {
-        let mut window = vec![first];
-        while window.len() < plan.window {
-            match rx.try_recv() {
-                Ok(b) => window.push(b),
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+    let mut pending: Vec<BatchOut<T>> = Vec::new();
+    loop {
+        let mut window = Vec::new();
+        if let Ok(first) = rx.recv() {
+            window.push(first);
+            while window.len() < plan.window {
+                match rx.try_recv() {
+                    Ok(b) => window.push(b),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+                }
             }
         }
-        let outs: Vec<BatchOut<T>> = window
-            .into_par_iter()
-            .map(|b| check_batch(plan, b, map))
-            .collect();
-        for o in outs {
-            rows += o.rows;
-            for t in o.items {
-                sink(acc, t);
-            }
-            if let Some(e) = o.error {
-                failed = Some(e);
-                break;
-            }
+        let done = window.is_empty();
+        let previous = std::mem::take(&mut pending);
+        let (sunk, outs) = rayon::join(
+            || sink_all(previous, acc, sink),
+            || {
+                window
+                    .into_par_iter()
+                    .map(|b| check_batch(plan, b, map))
+                    .collect::<Vec<BatchOut<T>>>()
+            },
+        );
+        rows += sunk?;
+        if done {
+            return Ok(rows);
         }
-        if failed.is_some() {
-            break; // dropping the receiver stops the batches; the reading thread scans on
+        pending = outs;
+    }
+}
+
+/// Hands the results of checked batches to the sink, in order; stops at a batch's fatal error.
+fn sink_all<T, A>(
+    outs: Vec<BatchOut<T>>,
+    acc: &mut A,
+    sink: &mut (dyn FnMut(&mut A, T) + Send),
+) -> Result<u64, InputError> {
+    let mut rows = 0;
+    for o in outs {
+        rows += o.rows;
+        for t in o.items {
+            sink(acc, t);
+        }
+        if let Some(e) = o.error {
+            return Err(e);
         }
     }
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(rows),
-    }
+    Ok(rows)
 }
 
 /// The rows of one batch, checked by `map` (on a pool thread).
@@ -221,28 +253,50 @@ fn check_batch<T>(plan: &Plan, batch: Batch, map: &(dyn Fn(&Row) -> T + Sync)) -
                 return out;
             };
             out.items.reserve(text.len() / 64);
-            let delim = char::from(plan.delimiter);
+            let bytes = text.as_bytes();
+            let delimiter = plan.delimiter;
             let mut fields: Vec<&str> = Vec::with_capacity(plan.width + 1);
-            for (i, line) in text.split('\n').enumerate() {
-                let line = line.strip_suffix('\r').unwrap_or(line);
-                if line.is_empty() {
-                    continue; // a blank line is no record (csv_core skips line ends)
+            // One pass: fields end at the delimiter, records at `\n` (a `\r` before it is dropped).
+            let (mut at, mut start, mut fstart) = (first_line, 0usize, 0usize);
+            for i in 0..=bytes.len() {
+                let c = bytes.get(i).copied().unwrap_or(b'\n');
+                if c == delimiter {
+                    // The delimiter is ASCII, so both ends are character boundaries.
+                    fields.push(text.get(fstart..i).unwrap_or_default());
+                    fstart = i + 1;
+                    continue;
                 }
-                let at = first_line + i as u64;
+                if c != b'\n' {
+                    continue;
+                }
+                let end = if i > start && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                if end > start {
+                    fields.push(text.get(fstart..end).unwrap_or_default());
+                    // The bytes of the record's fields, as `ByteRecord::as_slice` counts them.
+                    let len = end - start + 1 - fields.len();
+                    if len > MAX_RECORD_BYTES {
+                        out.error = Some(huge(plan.name, at, len));
+                        return out;
+                    }
+                    // A line of white space inside the data is not a row.
+                    let blank =
+                        fields.len() == 1 && bytes[start..end].iter().all(u8::is_ascii_whitespace);
+                    if !blank {
+                        out.rows += 1;
+                        let shape =
+                            (fields.len() != plan.width).then_some((fields.len(), plan.width));
+                        out.items.push(map(&Row::from_fields(at, shape, &fields)));
+                    }
+                }
+                // (An empty line is no record: csv_core skips line ends.)
                 fields.clear();
-                fields.extend(line.split(delim));
-                // The bytes of the record's fields, as `ByteRecord::as_slice` counts them.
-                let len = line.len() + 1 - fields.len();
-                if len > MAX_RECORD_BYTES {
-                    out.error = Some(huge(plan.name, at, len));
-                    return out;
-                }
-                if fields.len() == 1 && line.bytes().all(|b| b.is_ascii_whitespace()) {
-                    continue; // a blank line inside the data is not a row
-                }
-                out.rows += 1;
-                let shape = (fields.len() != plan.width).then_some((fields.len(), plan.width));
-                out.items.push(map(&Row::from_fields(at, shape, &fields)));
+                at += 1;
+                start = i + 1;
+                fstart = i + 1;
             }
         }
         Batch::Records(recs) => {
@@ -455,32 +509,36 @@ fn read_batches(plan: &Plan, start: Start, tx: SyncSender<Batch>) -> Result<Scan
     };
     // Batches are sent while the receiver listens and the file still looks like UTF-8.
     let mut sending = true;
-    let mut buf: Vec<u8> = head[data_start..].to_vec();
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * plan.chunk);
+    buf.extend_from_slice(&head[data_start..]);
     drop(head);
     let mut eof = false;
     let mut need_more = false;
-    let mut block = vec![0u8; plan.chunk.max(1)];
     loop {
         // Top up to about one chunk of unprocessed bytes (more when a record is longer).
         if !eof && (need_more || buf.len() < plan.chunk) {
-            let n = read_full(&mut file, &mut block).map_err(|e| InputError::Io {
-                path: plan.name.to_string(),
-                source: e,
-            })?;
+            if !sending {
+                buf.clear(); // only hashed and checked
+            }
+            let before = buf.len();
+            let n = (&mut file)
+                .take(plan.chunk as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| InputError::Io {
+                    path: plan.name.to_string(),
+                    source: e,
+                })?;
             need_more = false;
             if n == 0 {
                 eof = true;
             } else {
-                let got = &block[..n];
+                let got = &buf[before..];
                 if check {
                     hasher.update(got);
                     utf8.feed(got);
                     nul |= got.contains(&0);
                 }
-                if sending {
-                    buf.extend_from_slice(got);
-                }
-                if buf.len() < plan.chunk {
+                if sending && buf.len() < plan.chunk {
                     continue;
                 }
             }
@@ -541,13 +599,14 @@ fn cut(
         };
         if let Some(end) = end {
             let region = &buf[..end];
-            let lf = count_byte(region, b'\n');
-            let cr = count_byte(region, b'\r');
-            if !region.contains(&b'"') && (cr == 0 || count_crlf(region) == cr) {
+            let (lf, cr, quote) = scan_bytes(region);
+            if !quote && (cr == 0 || count_crlf(region) == cr) {
                 let first_line = lines.ends + 1;
                 lines.ends += lf as u64;
                 lines.prev_cr = false;
-                let rest = buf.split_off(end);
+                let mut rest = Vec::with_capacity(buf.capacity().max(end));
+                rest.extend_from_slice(&buf[end..]);
+                buf.truncate(end);
                 let text = std::mem::replace(buf, rest);
                 if text.is_empty() {
                     return None;

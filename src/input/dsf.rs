@@ -4,7 +4,7 @@
 use crate::domain::avvik::Avvik;
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
-use crate::input::check::RowCheck;
+use crate::input::check::{KnrLookup, RowCheck};
 use crate::input::table::{self, opt, req, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
@@ -236,6 +236,7 @@ fn read_personer_into(
     // checked in parallel; the results arrive here in file order.
     let first = out.data.personer.len();
     let hint = t.row_hint;
+    let lookup = KnrLookup::new(opts.kommuner);
     let (n, acc) = t.par_rows(
         file,
         || PersonAcc {
@@ -245,7 +246,7 @@ fn read_personer_into(
         },
         |row| {
             let mut c = RowCheck::new(&name, row);
-            let p = check_person(&mut c, row, &ix, opts);
+            let p = check_person(&mut c, row, &ix, opts, &lookup);
             let key = c.fnr.map(|f| (fnr_key(&f), row.line, f));
             let person = if c.is_rejected() { None } else { p };
             (person, key, row_problems(c))
@@ -348,17 +349,19 @@ fn check_person(
     row: &table::Row,
     ix: &[Option<usize>],
     opts: &LoadOptions,
+    lookup: &KnrLookup,
 ) -> Option<Person> {
     let cell = |i: usize| row.cell(ix[i]);
     // ID-1
-    let fnr = c.fnr("fnr", &cell(0), opts, true);
+    let fnr_born = c.fnr_born("fnr", &cell(0), opts, true);
+    let fnr = fnr_born.map(|(f, _)| f);
     c.fnr = fnr;
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
     let fodselsdato = c.date("fodselsdato", &cell(2), false);
     let bosettingsdato = c.date("bosettingsdato", &cell(3), true);
     // ID-3 at the settlement date.
-    let knr = c.knr("bosettingskommune", &cell(4), opts, bosettingsdato, true);
+    let knr = c.knr_in("bosettingskommune", &cell(4), lookup, bosettingsdato, true);
     let sak_id = c.text("sak_id", &cell(5)).map(|s| s.into_owned());
     let malgruppe = match cell(6) {
         m if m.is_empty() => {
@@ -394,7 +397,7 @@ fn check_person(
     let tidligere_utlost = c.boolean("tidligere_utlost", &cell(16), false);
 
     // fodselsdato must equal the date in fnr (SPEC §1.3); absent → taken from fnr.
-    let born = fnr.map(|f| f.birth_date());
+    let born = fnr_born.map(|(_, b)| b);
     if let (Some(given), Some(from_fnr)) = (fodselsdato, born) {
         if given != from_fnr {
             c.reject(
@@ -457,6 +460,7 @@ fn read_flyttinger_into(
         .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
         .collect();
     let pfile = out.data.personer_file.clone();
+    let lookup = KnrLookup::new(opts.kommuner);
     // Moves that passed the row checks, in file order; the chain check may still reject some.
     let (n, (mut moves, mut problems)) = t.par_rows(
         file,
@@ -467,11 +471,11 @@ fn read_flyttinger_into(
             c.fnr = fnr;
             let dato = c.date("flyttedato", &row.cell(ix[1]), true);
             // ID-3: the municipality moved to must exist on the move date; the one moved from on the day before.
-            let til = c.knr("til_kommune", &row.cell(ix[2]), opts, dato, true);
-            let fra = c.knr(
+            let til = c.knr_in("til_kommune", &row.cell(ix[2]), &lookup, dato, true);
+            let fra = c.knr_in(
                 "fra_kommune",
                 &row.cell(ix[3]),
-                opts,
+                &lookup,
                 dato.and_then(|d| d.pred_opt()),
                 false,
             );
@@ -521,7 +525,8 @@ fn read_flyttinger_into(
     // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
     // settlement municipality; a rejected move does not change the residence.
     let mut order: Vec<usize> = (0..moves.len()).collect();
-    order.sort_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
+    // (The keys are unique, so the parallel unstable sort gives the one order.)
+    order.par_sort_unstable_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
     let mut broken: HashSet<usize> = HashSet::new();
     for group in order.chunk_by(|a, b| moves[*a].fnr == moves[*b].fnr) {
         let f = moves[group[0]].fnr;

@@ -5,7 +5,7 @@ use crate::domain::avvik::Avvik;
 use crate::domain::ledger::{LedgerLine, LineKey};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
-use crate::input::check::{count, RowCheck};
+use crate::input::check::{count, KnrLookup, RowCheck};
 use crate::input::table::{self, req, Col, Row};
 use crate::input::{FileStats, InputError, LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,7 @@ fn load_one(
     out.avvik.extend(warning);
     // Rows are checked in parallel; the results arrive in file order.
     let hint = t.row_hint;
+    let lookup = KnrLookup::new(opts.kommuner);
     let (_, (stats, avvik, lines)) = t.par_rows(
         &mut file,
         || {
@@ -47,7 +48,7 @@ fn load_one(
             };
             (stats, Vec::<Avvik>::new(), Vec::with_capacity(hint))
         },
-        |row| check_line(&name, row, &ix, opts),
+        |row| check_line(&name, row, &ix, opts, &lookup),
         |(stats, avvik, lines), r: Checked| {
             count(stats, r.rejected, r.warned, r.synthetic);
             avvik.extend(r.avvik);
@@ -74,7 +75,13 @@ struct Checked {
     line: Option<LedgerLine>,
 }
 
-fn check_line(name: &str, row: &Row, ix: &[Option<usize>], opts: &LoadOptions) -> Checked {
+fn check_line(
+    name: &str,
+    row: &Row,
+    ix: &[Option<usize>],
+    opts: &LoadOptions,
+    lookup: &KnrLookup,
+) -> Checked {
     let mut c = RowCheck::new(name, row);
     let termin = match c.text("termin", &row.cell(ix[0])) {
         None => None,
@@ -92,7 +99,7 @@ fn check_line(name: &str, row: &Row, ix: &[Option<usize>], opts: &LoadOptions) -
     };
     // ID-3: the municipality must be (or have been) in the register; a ledger line may be older than a
     // merger, so any validity period counts.
-    let kommune = c.knr("kommunenummer", &row.cell(ix[1]), opts, None, true);
+    let kommune = c.knr_in("kommunenummer", &row.cell(ix[1]), lookup, None, true);
     let fnr = c.fnr("fnr", &row.cell(ix[2]), opts, true);
     c.fnr = fnr;
     let kode = match c.text("kode", &row.cell(ix[3])) {
@@ -133,7 +140,7 @@ fn check_line(name: &str, row: &Row, ix: &[Option<usize>], opts: &LoadOptions) -
                     ar,
                 },
                 belop,
-                origin: format!("{name}:{line}"),
+                origin: origin(name, line),
             })
         }
         _ => None,
@@ -144,5 +151,39 @@ fn check_line(name: &str, row: &Row, ix: &[Option<usize>], opts: &LoadOptions) -
         synthetic,
         avvik,
         line,
+    }
+}
+
+/// `file:line`, as `format!("{name}:{line}")` writes it, in one allocation of the right size.
+fn origin(name: &str, line: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = line;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(&digits[i..]).unwrap_or_default();
+    let mut s = String::with_capacity(name.len() + 1 + digits.len());
+    s.push_str(name);
+    s.push(':');
+    s.push_str(digits);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_is_file_colon_line() {
+        for line in [0u64, 1, 9, 10, 12345, u64::MAX] {
+            assert_eq!(
+                super::origin("a/utbetalt.csv", line),
+                format!("a/utbetalt.csv:{line}")
+            );
+        }
     }
 }

@@ -372,12 +372,12 @@ impl Table {
     /// then `sink` row by row on one thread (the accumulator is made afresh if the file has to be read
     /// again, as a Windows-1252 file found not to be UTF-8 is). Returns the rows read and the accumulator;
     /// adds the rows to `file.rows` and fills `file.sha256`.
-    pub fn par_rows<T: Send, A>(
+    pub fn par_rows<T: Send, A: Send>(
         mut self,
         file: &mut InputFile,
         init: impl Fn() -> A,
         map: impl Fn(&Row) -> T + Sync,
-        mut sink: impl FnMut(&mut A, T),
+        mut sink: impl FnMut(&mut A, T) + Send,
     ) -> Result<(u64, A), InputError> {
         let settings = SETTINGS.with(|c| c.get());
         let width = self.headers.len();
@@ -936,7 +936,8 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
     let row_hint = if head_is_all {
         newlines
     } else {
-        (newlines as u64 * len / head.len().max(1) as u64) as usize + 16
+        // An estimate; generous, since capacity never touched costs no memory.
+        (newlines as u64 * len / head.len().max(1) as u64 * 5 / 4) as usize + 16
     };
     let file_entry = InputFile {
         path: display(path),
