@@ -521,8 +521,9 @@ fn read_batches(plan: &Plan, start: Start, tx: SyncSender<Batch>) -> Result<Scan
                 buf.clear(); // only hashed and checked
             }
             let before = buf.len();
+            // At least as much as is held: a long record is read in O(n log n), not O(n²).
             let n = (&mut file)
-                .take(plan.chunk as u64)
+                .take(plan.chunk.max(buf.len()) as u64)
                 .read_to_end(&mut buf)
                 .map_err(|e| InputError::Io {
                     path: plan.name.to_string(),
@@ -617,9 +618,18 @@ fn cut(
             return None; // no line end yet: read on
         }
     }
+    // The general tokenizer takes the bytes up to the last line feed (all of them at the end of the
+    // file): a record may end there, and the fast path take over again.
+    let end = if eof {
+        buf.len()
+    } else {
+        buf.iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(buf.len(), |i| i + 1)
+    };
     let mut recs = Vec::new();
-    general.feed(buf, eof, lines, &mut recs);
-    buf.clear();
+    general.feed(&buf[..end], eof, lines, &mut recs);
+    buf.drain(..end);
     (!recs.is_empty()).then_some(Batch::Records(recs))
 }
 

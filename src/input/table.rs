@@ -883,7 +883,8 @@ impl<R: Read> Read for Win1252Reader<R> {
     }
 }
 
-/// Bytes read when a CSV file is opened: its header must fit (else the one-thread reader takes the file).
+/// Bytes read when a CSV file is opened (at most): its header must fit (else the one-thread reader takes
+/// the file).
 const HEAD: usize = 1 << 20;
 
 /// Opens a CSV table: looks at its first MB (not a CSV file at all? delimiter, header). The rows are read
@@ -894,10 +895,12 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
     let name = display(path);
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut head = vec![0u8; HEAD];
+    // (Tests set a small chunk size: then the head is small too, and the data is read in many batches.)
+    let head_len = SETTINGS.with(|c| c.get()).chunk_bytes.clamp(4096, HEAD);
+    let mut head = vec![0u8; head_len];
     let n = chunks::read_full(&mut file, &mut head).map_err(|e| io_err(path, e))?;
     head.truncate(n);
-    let head_is_all = n < HEAD;
+    let head_is_all = n < head_len;
     // The checks of the full scan that look at the start of the file, in the same order.
     if head.is_empty() {
         return Err(fmt_err(
