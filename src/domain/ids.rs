@@ -84,6 +84,30 @@ impl Fnr {
         Ok(fnr)
     }
 
+    /// [`Fnr::parse`], also returning the embedded birth date (decoded once; the readers need both).
+    pub fn parse_with_birth_date(s: &str) -> Result<(Fnr, NaiveDate), FnrError> {
+        // A value that starts and ends with a digit has nothing to trim (the common case, and cheaper).
+        let b = s.as_bytes();
+        let t = match (b.first(), b.last()) {
+            (Some(f), Some(l)) if f.is_ascii_digit() && l.is_ascii_digit() => s,
+            _ => s.trim(),
+        };
+        let d: [u8; 11] = ascii_digits(t).ok_or(FnrError::Format)?;
+        if mod11_control(&d[..9], &FNR_W1) != Some(d[9]) {
+            return Err(FnrError::Control1);
+        }
+        if mod11_control(&d[..10], &FNR_W2) != Some(d[10]) {
+            return Err(FnrError::Control2);
+        }
+        let mut raw = [0u8; 11];
+        for (r, x) in raw.iter_mut().zip(d) {
+            *r = x + b'0';
+        }
+        let fnr = Fnr(raw);
+        let born = fnr.decode_birth_date()?;
+        Ok((fnr, born))
+    }
+
     /// Builds a number from its first nine digits, adding both control digits; `None` when a control digit
     /// would be 10 (that individual number cannot be used). Used by the generator and tests.
     pub fn with_control_digits(first9: &str) -> Option<Fnr> {
@@ -332,6 +356,49 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn parse_with_birth_date_agrees_with_parse() {
+        let mut inputs: Vec<String> = [
+            "01018012371",
+            " 01018012371 ",
+            "01018012372",
+            "01018012381",
+            "0101801237",
+            "010180123711",
+            "0101801237x",
+            "",
+            "\u{a0}01018012371",
+            "41018012371",
+            "31021812345",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every 9-digit prefix of a few dates, with its control digits when it has them.
+        for first9 in [
+            "010180123",
+            "018180124",
+            "410180123",
+            "290200500",
+            "311299999",
+            "010140950",
+        ] {
+            if let Some(f) = Fnr::with_control_digits(first9) {
+                inputs.push(f.as_str().to_string());
+            }
+            inputs.push(format!("{first9}00"));
+        }
+        for s in &inputs {
+            let fast = Fnr::parse_with_birth_date(s);
+            let slow = Fnr::parse(s).map(|f| (f, f.birth_date()));
+            assert_eq!(fast, slow, "{s:?}");
+        }
+        assert_eq!(
+            Fnr::parse_with_birth_date("01018012371").map(|(_, d)| d),
+            Ok(d(1980, 1, 1))
+        );
     }
 
     #[test]

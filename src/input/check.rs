@@ -3,6 +3,7 @@
 
 use crate::domain::avvik::{Avvik, Niva};
 use crate::domain::ids::{Duf, Fnr, Knr};
+use crate::domain::kommune::KommuneRegister;
 use crate::input::table::{Cell, Row};
 use crate::input::values::{cell_amount, cell_bool, cell_date, cell_int, DateError};
 use crate::input::{FileStats, LoadOptions};
@@ -89,6 +90,17 @@ impl<'f> RowCheck<'f> {
 
     /// ID-1: a fødselsnummer or D-nummer. `required` false: empty is `Ok(None)`.
     pub fn fnr(&mut self, col: &str, c: &Cell, opts: &LoadOptions, required: bool) -> Option<Fnr> {
+        self.fnr_born(col, c, opts, required).map(|(f, _)| f)
+    }
+
+    /// [`RowCheck::fnr`] with the birth date embedded in the number (ID-1).
+    pub fn fnr_born(
+        &mut self,
+        col: &str,
+        c: &Cell,
+        opts: &LoadOptions,
+        required: bool,
+    ) -> Option<(Fnr, NaiveDate)> {
         if c.is_empty() {
             if required {
                 self.missing(col);
@@ -96,8 +108,8 @@ impl<'f> RowCheck<'f> {
             return None;
         }
         let raw = c.digits(11);
-        match Fnr::parse(&raw) {
-            Ok(f) => {
+        match Fnr::parse_with_birth_date(&raw) {
+            Ok((f, born)) => {
                 if opts.reject_synthetic && f.is_synthetic() {
                     self.reject(
                         Some(col),
@@ -109,7 +121,7 @@ impl<'f> RowCheck<'f> {
                     );
                     return None;
                 }
-                Some(f)
+                Some((f, born))
             }
             Err(e) => {
                 self.reject(
@@ -153,6 +165,35 @@ impl<'f> RowCheck<'f> {
         date: Option<NaiveDate>,
         required: bool,
     ) -> Option<Knr> {
+        let known = |reg: &KommuneRegister, k: Knr| match date {
+            Some(d) => reg.get(k, d).is_some(),
+            None => reg.contains(k),
+        };
+        self.knr_with(col, c, opts.kommuner, known, date, required)
+    }
+
+    /// [`RowCheck::knr`] against a lookup made once per table.
+    pub fn knr_in(
+        &mut self,
+        col: &str,
+        c: &Cell,
+        lookup: &KnrLookup,
+        date: Option<NaiveDate>,
+        required: bool,
+    ) -> Option<Knr> {
+        let known = |_: &KommuneRegister, k: Knr| lookup.known(k, date);
+        self.knr_with(col, c, lookup.register, known, date, required)
+    }
+
+    fn knr_with(
+        &mut self,
+        col: &str,
+        c: &Cell,
+        register: Option<&KommuneRegister>,
+        known: impl Fn(&KommuneRegister, Knr) -> bool,
+        date: Option<NaiveDate>,
+        required: bool,
+    ) -> Option<Knr> {
         if c.is_empty() {
             if required {
                 self.missing(col);
@@ -170,11 +211,8 @@ impl<'f> RowCheck<'f> {
             );
             return None;
         };
-        if let Some(reg) = opts.kommuner {
-            let known = match date {
-                Some(d) => reg.get(k, d).is_some(),
-                None => reg.contains(k),
-            };
+        if let Some(reg) = register {
+            let known = known(reg, k);
             if !known {
                 let when = date
                     .map(|d| format!(" on {}", d.format("%d.%m.%Y")))
@@ -299,6 +337,42 @@ impl<'f> RowCheck<'f> {
                 );
                 None
             }
+        }
+    }
+}
+
+/// The validity periods of the register's municipalities by number, for checking millions of rows:
+/// `known` answers exactly as `KommuneRegister::get(..).is_some()` / `contains` do (ID-3).
+pub struct KnrLookup<'a> {
+    register: Option<&'a KommuneRegister>,
+    /// Indexed by the 4-digit code; empty: not in the register.
+    periods: Vec<Vec<(Option<NaiveDate>, Option<NaiveDate>)>>,
+}
+
+impl<'a> KnrLookup<'a> {
+    pub fn new(register: Option<&'a KommuneRegister>) -> Self {
+        let mut periods = Vec::new();
+        if let Some(reg) = register {
+            periods = vec![Vec::new(); 10_000];
+            for k in reg.iter() {
+                if let Some(p) = periods.get_mut(usize::from(k.nr.code())) {
+                    p.push((k.gyldig_fra, k.gyldig_til));
+                }
+            }
+        }
+        KnrLookup { register, periods }
+    }
+
+    fn known(&self, k: Knr, date: Option<NaiveDate>) -> bool {
+        let Some(periods) = self.periods.get(usize::from(k.code())) else {
+            return false;
+        };
+        match date {
+            // Kommune::valid_on
+            Some(d) => periods
+                .iter()
+                .any(|(fra, til)| fra.is_none_or(|f| f <= d) && til.is_none_or(|t| d <= t)),
+            None => !periods.is_empty(),
         }
     }
 }

@@ -4,11 +4,13 @@
 use crate::domain::avvik::Avvik;
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
-use crate::input::check::RowCheck;
+use crate::input::check::{KnrLookup, RowCheck};
 use crate::input::table::{self, opt, req, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 const PERSONER_COLS: [Col; 16] = [
@@ -158,15 +160,37 @@ struct RowProblems {
     warned: bool,
 }
 
-fn keep_problems(problems: &mut Problems, c: RowCheck) {
+/// The problems of a checked row, if any (made on a worker thread, added in file order).
+fn row_problems(c: RowCheck) -> Option<(u64, RowProblems)> {
     if c.list.is_empty() {
-        return;
+        return None;
     }
     let line = c.line;
+    let mut p = RowProblems {
+        list: Vec::with_capacity(c.list.len()),
+        rejected: c.is_rejected(),
+        warned: c.has_warning(),
+    };
+    c.finish(&mut p.list);
+    Some((line, p))
+}
+
+fn add_problems(problems: &mut Problems, p: Option<(u64, RowProblems)>) {
+    let Some((line, p)) = p else {
+        return;
+    };
     let entry = problems.entry(line).or_default();
-    entry.rejected |= c.is_rejected();
-    entry.warned |= c.has_warning();
-    c.finish(&mut entry.list);
+    entry.rejected |= p.rejected;
+    entry.warned |= p.warned;
+    entry.list.extend(p.list);
+}
+
+/// What the `personer` rows add up to while they are read.
+struct PersonAcc {
+    personer: Vec<Person>,
+    /// (fnr as integer, line, fnr) of every row whose fnr parsed, for the duplicate check.
+    keys: Vec<(u64, u64, Fnr)>,
+    problems: Problems,
 }
 
 /// Emits the problems in line order and fills the stats: `read` rows, of which those in `rejected` lines
@@ -208,28 +232,47 @@ fn read_personer_into(
     let name = t.name.clone();
     out.data.personer_file = name.clone();
     out.avvik.extend(warning);
-    // Rows without a problem go straight into the extract; duplicates are removed afterwards.
+    // Rows without a problem go straight into the extract; duplicates are removed afterwards. Rows are
+    // checked in parallel; the results arrive here in file order.
     let first = out.data.personer.len();
+    let hint = t.row_hint;
+    let lookup = KnrLookup::new(opts.kommuner);
+    let (n, acc) = t.par_rows(
+        file,
+        || PersonAcc {
+            personer: Vec::with_capacity(hint),
+            keys: Vec::with_capacity(hint),
+            problems: Problems::new(),
+        },
+        |row| {
+            let mut c = RowCheck::new(&name, row);
+            let p = check_person(&mut c, row, &ix, opts, &lookup);
+            let key = c.fnr.map(|f| (fnr_key(&f), row.line, f));
+            let person = if c.is_rejected() { None } else { p };
+            (person, key, row_problems(c))
+        },
+        |acc, (person, key, problems)| {
+            acc.keys.extend(key);
+            acc.personer.extend(person);
+            add_problems(&mut acc.problems, problems);
+        },
+    )?;
+    let PersonAcc {
+        personer: read,
+        mut keys,
+        mut problems,
+    } = acc;
     let personer = &mut out.data.personer;
-    personer.reserve(t.row_hint);
-    let mut problems = Problems::new();
-    // (fnr, line) of every row whose fnr parsed, for the duplicate check.
-    let mut keys: Vec<(u64, u64, Fnr)> = Vec::with_capacity(t.row_hint);
-    let n = t.for_each_row(file, |row| {
-        let mut c = RowCheck::new(&name, row);
-        let p = check_person(&mut c, row, &ix, opts);
-        if let Some(f) = c.fnr {
-            keys.push((fnr_key(&f), row.line, f));
-        }
-        if let (false, Some(p)) = (c.is_rejected(), p) {
-            personer.push(p);
-        }
-        keep_problems(&mut problems, c);
-    })?;
+    if personer.is_empty() {
+        *personer = read;
+    } else {
+        personer.extend(read);
+    }
 
     // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
     // Sorted by the number as an integer (computed once per row): cheaper than comparing digit arrays.
-    keys.sort_unstable_by_key(|k| (k.0, k.1));
+    // (The pairs are unique: the parallel sort gives the one order.)
+    keys.par_sort_unstable_by_key(|k| (k.0, k.1));
     let mut dup_lines: HashSet<u64> = HashSet::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
         for &(_, line, f) in group {
@@ -273,6 +316,26 @@ fn read_personer_into(
     Ok(())
 }
 
+/// A map by person number with a cheap hash (the numbers come from the file, but a row's only cost of a
+/// collision is time, and the map is built once per load).
+type FnrMap<V> = HashMap<Fnr, V, BuildHasherDefault<FnrHasher>>;
+
+/// Multiply–rotate over the 11 digit bytes (FxHash-style); `Fnr` hashes as its byte array.
+#[derive(Default)]
+struct FnrHasher(u64);
+
+impl Hasher for FnrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The 11 digits of a person number as one integer (order-preserving, fits easily in a u64).
 fn fnr_key(f: &Fnr) -> u64 {
     f.as_str()
@@ -286,17 +349,19 @@ fn check_person(
     row: &table::Row,
     ix: &[Option<usize>],
     opts: &LoadOptions,
+    lookup: &KnrLookup,
 ) -> Option<Person> {
     let cell = |i: usize| row.cell(ix[i]);
     // ID-1
-    let fnr = c.fnr("fnr", &cell(0), opts, true);
+    let fnr_born = c.fnr_born("fnr", &cell(0), opts, true);
+    let fnr = fnr_born.map(|(f, _)| f);
     c.fnr = fnr;
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
     let fodselsdato = c.date("fodselsdato", &cell(2), false);
     let bosettingsdato = c.date("bosettingsdato", &cell(3), true);
     // ID-3 at the settlement date.
-    let knr = c.knr("bosettingskommune", &cell(4), opts, bosettingsdato, true);
+    let knr = c.knr_in("bosettingskommune", &cell(4), lookup, bosettingsdato, true);
     let sak_id = c.text("sak_id", &cell(5)).map(|s| s.into_owned());
     let malgruppe = match cell(6) {
         m if m.is_empty() => {
@@ -332,7 +397,7 @@ fn check_person(
     let tidligere_utlost = c.boolean("tidligere_utlost", &cell(16), false);
 
     // fodselsdato must equal the date in fnr (SPEC §1.3); absent → taken from fnr.
-    let born = fnr.map(|f| f.birth_date());
+    let born = fnr_born.map(|(_, b)| b);
     if let (Some(given), Some(from_fnr)) = (fodselsdato, born) {
         if given != from_fnr {
             c.reject(
@@ -388,73 +453,80 @@ fn read_flyttinger_into(
     let name = t.name.clone();
     out.data.flyttinger_file = Some(name.clone());
     out.avvik.extend(warning);
-    let persons: HashMap<Fnr, (NaiveDate, Knr)> = out
+    let persons: FnrMap<(NaiveDate, Knr)> = out
         .data
         .personer
         .iter()
         .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
         .collect();
     let pfile = out.data.personer_file.clone();
-    let mut problems = Problems::new();
+    let lookup = KnrLookup::new(opts.kommuner);
     // Moves that passed the row checks, in file order; the chain check may still reject some.
-    let mut moves: Vec<Flytting> = Vec::new();
-    let n = t.for_each_row(file, |row| {
-        let mut c = RowCheck::new(&name, row);
-        let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
-        c.fnr = fnr;
-        let dato = c.date("flyttedato", &row.cell(ix[1]), true);
-        // ID-3: the municipality moved to must exist on the move date; the one moved from on the day before.
-        let til = c.knr("til_kommune", &row.cell(ix[2]), opts, dato, true);
-        let fra = c.knr(
-            "fra_kommune",
-            &row.cell(ix[3]),
-            opts,
-            dato.and_then(|d| d.pred_opt()),
-            false,
-        );
-        if let Some(f) = fnr {
-            match persons.get(&f) {
-                None => c.reject(
-                    Some("fnr"),
-                    "ukjent_person",
-                    format!(
-                        "fnr {} is not among the accepted persons of {pfile}; add the person or fix the number",
-                        f.masked()
+    let (n, (mut moves, mut problems)) = t.par_rows(
+        file,
+        || (Vec::<Flytting>::new(), Problems::new()),
+        |row| {
+            let mut c = RowCheck::new(&name, row);
+            let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
+            c.fnr = fnr;
+            let dato = c.date("flyttedato", &row.cell(ix[1]), true);
+            // ID-3: the municipality moved to must exist on the move date; the one moved from on the day before.
+            let til = c.knr_in("til_kommune", &row.cell(ix[2]), &lookup, dato, true);
+            let fra = c.knr_in(
+                "fra_kommune",
+                &row.cell(ix[3]),
+                &lookup,
+                dato.and_then(|d| d.pred_opt()),
+                false,
+            );
+            if let Some(f) = fnr {
+                match persons.get(&f) {
+                    None => c.reject(
+                        Some("fnr"),
+                        "ukjent_person",
+                        format!(
+                            "fnr {} is not among the accepted persons of {pfile}; add the person or fix the number",
+                            f.masked()
+                        ),
                     ),
-                ),
-                Some((bosatt, _)) => {
-                    if let Some(d) = dato.filter(|d| d < bosatt) {
-                        c.reject(
-                            Some("flyttedato"),
-                            "flytting_for_bosetting",
-                            format!(
-                                "flyttedato {} is before the bosettingsdato {}; a move must be on or after settlement",
-                                d.format("%d.%m.%Y"),
-                                bosatt.format("%d.%m.%Y")
-                            ),
-                        );
+                    Some((bosatt, _)) => {
+                        if let Some(d) = dato.filter(|d| d < bosatt) {
+                            c.reject(
+                                Some("flyttedato"),
+                                "flytting_for_bosetting",
+                                format!(
+                                    "flyttedato {} is before the bosettingsdato {}; a move must be on or after settlement",
+                                    d.format("%d.%m.%Y"),
+                                    bosatt.format("%d.%m.%Y")
+                                ),
+                            );
+                        }
                     }
                 }
             }
-        }
-        if let (false, Some(fnr), Some(flyttedato), Some(til_kommune)) =
-            (c.is_rejected(), fnr, dato, til)
-        {
-            moves.push(Flytting {
-                fnr,
-                flyttedato,
-                til_kommune,
-                fra_kommune: fra,
-                line: c.line,
-            });
-        }
-        keep_problems(&mut problems, c);
-    })?;
+            let mv = match (c.is_rejected(), fnr, dato, til) {
+                (false, Some(fnr), Some(flyttedato), Some(til_kommune)) => Some(Flytting {
+                    fnr,
+                    flyttedato,
+                    til_kommune,
+                    fra_kommune: fra,
+                    line: c.line,
+                }),
+                _ => None,
+            };
+            (mv, row_problems(c))
+        },
+        |(moves, problems), (mv, p)| {
+            moves.extend(mv);
+            add_problems(problems, p);
+        },
+    )?;
 
     // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
     // settlement municipality; a rejected move does not change the residence.
     let mut order: Vec<usize> = (0..moves.len()).collect();
-    order.sort_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
+    // (The keys are unique, so the parallel unstable sort gives the one order.)
+    order.par_sort_unstable_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
     let mut broken: HashSet<usize> = HashSet::new();
     for group in order.chunk_by(|a, b| moves[*a].fnr == moves[*b].fnr) {
         let f = moves[group[0]].fnr;

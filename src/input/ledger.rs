@@ -1,11 +1,12 @@
 //! Ledger files (`--paid`, SPEC T-2): the columns of `utbetalt.csv` — `termin`, `kommunenummer`, `fnr`,
 //! `kode`, `ar`, `belop`. A negative `belop` is a deduction (trekk) and is valid.
 
+use crate::domain::avvik::Avvik;
 use crate::domain::ledger::{LedgerLine, LineKey};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
-use crate::input::check::{count, RowCheck};
-use crate::input::table::{self, req, Col};
+use crate::input::check::{count, KnrLookup, RowCheck};
+use crate::input::table::{self, req, Col, Row};
 use crate::input::{FileStats, InputError, LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
 
@@ -35,63 +36,102 @@ fn load_one(
     let (ix, warning) = t.resolve(&COLS)?;
     let name = t.name.clone();
     out.avvik.extend(warning);
-    let mut stats = FileStats {
-        file: name.clone(),
-        ..FileStats::default()
+    // Rows are checked in parallel; the results arrive in file order.
+    let hint = t.row_hint;
+    let lookup = KnrLookup::new(opts.kommuner);
+    let (_, (stats, avvik, lines)) = t.par_rows(
+        &mut file,
+        || {
+            let stats = FileStats {
+                file: name.clone(),
+                ..FileStats::default()
+            };
+            (stats, Vec::<Avvik>::new(), Vec::with_capacity(hint))
+        },
+        |row| check_line(&name, row, &ix, opts, &lookup),
+        |(stats, avvik, lines), r: Checked| {
+            count(stats, r.rejected, r.warned, r.synthetic);
+            avvik.extend(r.avvik);
+            lines.extend(r.line);
+        },
+    )?;
+    out.avvik.extend(avvik);
+    if out.data.is_empty() {
+        out.data = lines;
+    } else {
+        out.data.extend(lines);
+    }
+    out.stats.push(stats);
+    out.files.push(file);
+    Ok(())
+}
+
+/// One checked ledger row.
+struct Checked {
+    rejected: bool,
+    warned: bool,
+    synthetic: bool,
+    avvik: Vec<Avvik>,
+    line: Option<LedgerLine>,
+}
+
+fn check_line(
+    name: &str,
+    row: &Row,
+    ix: &[Option<usize>],
+    opts: &LoadOptions,
+    lookup: &KnrLookup,
+) -> Checked {
+    let mut c = RowCheck::new(name, row);
+    let termin = match c.text("termin", &row.cell(ix[0])) {
+        None => None,
+        Some(raw) => match raw.parse::<Termin>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                c.reject(
+                    Some("termin"),
+                    "ugyldig_termin",
+                    format!("'{raw}' is not a termin; write 2024-Q3, 2024Q3 or 3/2024"),
+                );
+                None
+            }
+        },
     };
-    let lines = &mut out.data;
-    let avvik = &mut out.avvik;
-    t.for_each_row(&mut file, |row| {
-        let mut c = RowCheck::new(&name, row);
-        let termin = match c.text("termin", &row.cell(ix[0])) {
-            None => None,
-            Some(raw) => match raw.parse::<Termin>() {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    c.reject(
-                        Some("termin"),
-                        "ugyldig_termin",
-                        format!("'{raw}' is not a termin; write 2024-Q3, 2024Q3 or 3/2024"),
-                    );
-                    None
-                }
-            },
-        };
-        // ID-3: the municipality must be (or have been) in the register; a ledger line may be older than a
-        // merger, so any validity period counts.
-        let kommune = c.knr("kommunenummer", &row.cell(ix[1]), opts, None, true);
-        let fnr = c.fnr("fnr", &row.cell(ix[2]), opts, true);
-        c.fnr = fnr;
-        let kode = match c.text("kode", &row.cell(ix[3])) {
-            None => None,
-            Some(raw) => match raw.parse::<RateCode>() {
-                Ok(k) if RateCode::TERMIN_CODES.contains(&k) => Some(k),
-                _ => {
-                    c.reject(
-                        Some("kode"),
-                        "kode_ikke_termin",
-                        format!(
-                            "'{raw}' is not a code paid through a termin; use one of {}",
-                            RateCode::TERMIN_CODES.map(|k| k.as_str()).join(", ")
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-        let ar = c
-            .int("ar", &row.cell(ix[4]), "ugyldig_ar", 1900..=2200)
-            .map(|y| y as i32);
-        let belop = c.amount("belop", &row.cell(ix[5]), true);
-        let line = c.line;
-        let rejected = c.is_rejected();
-        let synthetic = fnr.is_some_and(|f| f.is_synthetic());
-        count(&mut stats, rejected, c.has_warning(), synthetic);
-        c.finish(avvik);
-        if let (false, Some(termin), Some(kommune), Some(fnr), Some(kode), Some(ar), Some(belop)) =
-            (rejected, termin, kommune, fnr, kode, ar, belop)
-        {
-            lines.push(LedgerLine {
+    // ID-3: the municipality must be (or have been) in the register; a ledger line may be older than a
+    // merger, so any validity period counts.
+    let kommune = c.knr_in("kommunenummer", &row.cell(ix[1]), lookup, None, true);
+    let fnr = c.fnr("fnr", &row.cell(ix[2]), opts, true);
+    c.fnr = fnr;
+    let kode = match c.text("kode", &row.cell(ix[3])) {
+        None => None,
+        Some(raw) => match raw.parse::<RateCode>() {
+            Ok(k) if RateCode::TERMIN_CODES.contains(&k) => Some(k),
+            _ => {
+                c.reject(
+                    Some("kode"),
+                    "kode_ikke_termin",
+                    format!(
+                        "'{raw}' is not a code paid through a termin; use one of {}",
+                        RateCode::TERMIN_CODES.map(|k| k.as_str()).join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let ar = c
+        .int("ar", &row.cell(ix[4]), "ugyldig_ar", 1900..=2200)
+        .map(|y| y as i32);
+    let belop = c.amount("belop", &row.cell(ix[5]), true);
+    let line = c.line;
+    let rejected = c.is_rejected();
+    let warned = c.has_warning();
+    let synthetic = fnr.is_some_and(|f| f.is_synthetic());
+    let mut avvik = Vec::new();
+    c.finish(&mut avvik);
+    let line = match (rejected, termin, kommune, fnr, kode, ar, belop) {
+        (false, Some(termin), Some(kommune), Some(fnr), Some(kode), Some(ar), Some(belop)) => {
+            Some(LedgerLine {
                 termin,
                 key: LineKey {
                     fnr,
@@ -100,11 +140,50 @@ fn load_one(
                     ar,
                 },
                 belop,
-                origin: format!("{name}:{line}"),
-            });
+                origin: origin(name, line),
+            })
         }
-    })?;
-    out.stats.push(stats);
-    out.files.push(file);
-    Ok(())
+        _ => None,
+    };
+    Checked {
+        rejected,
+        warned,
+        synthetic,
+        avvik,
+        line,
+    }
+}
+
+/// `file:line`, as `format!("{name}:{line}")` writes it, in one allocation of the right size.
+fn origin(name: &str, line: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = line;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(&digits[i..]).unwrap_or_default();
+    let mut s = String::with_capacity(name.len() + 1 + digits.len());
+    s.push_str(name);
+    s.push(':');
+    s.push_str(digits);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_is_file_colon_line() {
+        for line in [0u64, 1, 9, 10, 12345, u64::MAX] {
+            assert_eq!(
+                super::origin("a/utbetalt.csv", line),
+                format!("a/utbetalt.csv:{line}")
+            );
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! at all (missing file, missing required column, not CSV/xlsx, …) is an [`InputError`].
 
 pub mod check;
+mod chunks;
 pub mod dsf;
 pub mod kommuner;
 pub mod ledger;

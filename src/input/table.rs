@@ -12,6 +12,7 @@
 
 use crate::domain::avvik::Avvik;
 use crate::domain::fold_name;
+use crate::input::chunks::{self, LineCount};
 use crate::input::{InputError, InputFile};
 use calamine::{Data, Range, Reader, Sheets};
 use chrono::NaiveDate;
@@ -21,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// A record longer than this is refused: a CSV table of this project never has one, and a file that does is
@@ -129,16 +130,42 @@ pub struct Row<'r> {
 
 enum RowData<'r> {
     Csv(&'r csv::ByteRecord),
+    /// The fields of a quote-free line (the parallel reader's fast path), already UTF-8.
+    Fields(&'r [&'r str]),
     Sheet(&'r [Data]),
 }
 
 impl<'r> Row<'r> {
+    pub(crate) fn from_fields(
+        line: u64,
+        shape: Option<(usize, usize)>,
+        fields: &'r [&'r str],
+    ) -> Self {
+        Row {
+            line,
+            shape,
+            data: RowData::Fields(fields),
+        }
+    }
+
+    pub(crate) fn from_record(
+        line: u64,
+        shape: Option<(usize, usize)>,
+        rec: &'r csv::ByteRecord,
+    ) -> Self {
+        Row {
+            line,
+            shape,
+            data: RowData::Csv(rec),
+        }
+    }
+
     /// Whether a CSV record holds a line break inside a field (a quoted multi-line value, or an unclosed
     /// quote that swallowed the following lines).
     pub fn spans_lines(&self) -> bool {
         match self.data {
             RowData::Csv(rec) => rec.iter().any(|f| f.contains(&b'\n')),
-            RowData::Sheet(_) => false,
+            RowData::Fields(_) | RowData::Sheet(_) => false,
         }
     }
 
@@ -155,6 +182,10 @@ impl<'r> Row<'r> {
                     Ok(s) => text_cell(s),
                     Err(_) => Cell::Text("\u{FFFD}"),
                 },
+            },
+            RowData::Fields(fields) => match fields.get(i) {
+                None => Cell::Empty,
+                Some(s) => text_cell(s),
             },
             RowData::Sheet(cells) => match cells.get(i) {
                 None | Some(Data::Empty) => Cell::Empty,
@@ -175,15 +206,68 @@ impl<'r> Row<'r> {
 }
 
 enum Source {
-    Csv {
-        reader: csv::Reader<Box<dyn Read>>,
-        lines: Rc<RefCell<LineIndex>>,
-    },
+    Csv(Box<CsvSource>),
     Sheet {
         range: Range<Data>,
         /// Absolute 0-based row of the header.
         header_row: u32,
     },
+}
+
+/// An open CSV file: what was learned when opening it, and where its data starts.
+struct CsvSource {
+    path: PathBuf,
+    delimiter: u8,
+    bom: bool,
+    /// The whole-file facts (hash, encoding), once a full scan has been made (always for a file whose
+    /// header is not plain ASCII or that has a BOM: its header depends on the encoding).
+    scan: Option<Scan>,
+    /// The header as `csv_core` left it, for the parallel reader; `None`: only the one-thread reader
+    /// (a Windows-1252 file, or an unusual header).
+    parallel: Option<ParallelStart>,
+}
+
+struct ParallelStart {
+    /// The file, positioned after `head`.
+    file: File,
+    /// The first bytes of the file (at least the header record).
+    head: Vec<u8>,
+    /// Offset in `head` where the data after the header starts.
+    data_start: usize,
+    core: csv_core::Reader,
+    lines: LineCount,
+}
+
+/// Test and benchmark settings of the CSV reader (per thread; see [`with_read_settings`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ReadSettings {
+    /// Bytes per read block and per batch of the parallel reader.
+    pub chunk_bytes: usize,
+    /// Read every CSV table with the one-thread reader (the reference the parallel reader must match).
+    pub sequential: bool,
+}
+
+impl Default for ReadSettings {
+    fn default() -> Self {
+        ReadSettings {
+            chunk_bytes: 1 << 20,
+            sequential: false,
+        }
+    }
+}
+
+thread_local! {
+    static SETTINGS: std::cell::Cell<ReadSettings> = std::cell::Cell::new(ReadSettings::default());
+}
+
+/// Runs `f` with other reader settings on this thread (tests: a small chunk size, or the one-thread
+/// reference); the previous settings are restored afterwards.
+#[doc(hidden)]
+pub fn with_read_settings<R>(settings: ReadSettings, f: impl FnOnce() -> R) -> R {
+    let old = SETTINGS.with(|c| c.replace(settings));
+    let r = f();
+    SETTINGS.with(|c| c.set(old));
+    r
 }
 
 /// An open table: its display name, its header and a way to read its rows once.
@@ -192,18 +276,38 @@ pub struct Table {
     pub name: String,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
-    /// An upper bound on the number of data rows (line breaks in the file, or sheet height), for
-    /// reserving memory up front.
+    /// An estimate of the number of data rows (from the first MB of a CSV file, or the sheet height),
+    /// for reserving memory up front.
     pub row_hint: usize,
     source: Source,
-    /// SHA-256 being computed on another thread (CSV); joined when the rows have been read.
-    hash: Option<std::thread::JoinHandle<Result<String, InputError>>>,
 }
 
 impl Table {
     /// Finds the wanted columns (SPEC §1.1: case-insensitive, trimmed, æøå as ae/o/a). A missing required
     /// column is fatal; unknown columns give ONE warning (`ukjent_kolonne`) naming them all.
     pub fn resolve(&self, cols: &[Col]) -> Result<(Vec<Option<usize>>, Option<Avvik>), InputError> {
+        match self.resolve_header(cols) {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// A fatal error found before the whole file was scanned: a file that is not a table at all (NUL
+    /// bytes) is reported as such first, as when the scan came before everything else.
+    fn fail(&self, e: InputError) -> InputError {
+        match &self.source {
+            Source::Csv(src) if src.scan.is_none() => match scan_csv(&src.path) {
+                Err(scan_error) => scan_error,
+                Ok(_) => e,
+            },
+            _ => e,
+        }
+    }
+
+    fn resolve_header(
+        &self,
+        cols: &[Col],
+    ) -> Result<(Vec<Option<usize>>, Option<Avvik>), InputError> {
         let folded: Vec<String> = self.headers.iter().map(|h| fold_name(h)).collect();
         for (i, f) in folded.iter().enumerate() {
             if !f.is_empty() && folded[..i].contains(f) {
@@ -251,30 +355,115 @@ impl Table {
         Ok((idx, warning))
     }
 
-    /// Calls `f` for every data row, in order. Returns the number of data rows and adds it to
-    /// `file.rows`; fills `file.sha256` when the hash was computed alongside.
+    /// Calls `f` for every data row, in order, on this thread. Returns the number of data rows and adds it
+    /// to `file.rows`; fills `file.sha256`. For small tables; large ones use [`Table::par_rows`].
     pub fn for_each_row(
         mut self,
         file: &mut InputFile,
-        f: impl FnMut(&Row),
+        mut f: impl FnMut(&Row),
     ) -> Result<u64, InputError> {
-        let n = self.rows(f)?;
+        let n = self.rows_sequential(file, &mut f)?;
         file.rows += n;
-        if let Some(h) = self.hash.take() {
-            file.sha256 = h.join().map_err(|_| InputError::Format {
-                file: self.name.clone(),
-                message: "computing the SHA-256 failed".into(),
-            })??;
-        }
         Ok(n)
     }
 
-    fn rows(&mut self, mut f: impl FnMut(&Row)) -> Result<u64, InputError> {
+    /// Checks every data row with `map` — in parallel for a CSV file — and hands the results to `sink`
+    /// in file order, with an accumulator made by `init`. The result is exactly that of calling `map`
+    /// then `sink` row by row on one thread (the accumulator is made afresh if the file has to be read
+    /// again, as a Windows-1252 file found not to be UTF-8 is). Returns the rows read and the accumulator;
+    /// adds the rows to `file.rows` and fills `file.sha256`.
+    pub fn par_rows<T: Send, A: Send>(
+        mut self,
+        file: &mut InputFile,
+        init: impl Fn() -> A,
+        map: impl Fn(&Row) -> T + Sync,
+        mut sink: impl FnMut(&mut A, T) + Send,
+    ) -> Result<(u64, A), InputError> {
+        let settings = SETTINGS.with(|c| c.get());
+        let width = self.headers.len();
+        if let Source::Csv(src) = &mut self.source {
+            let go_parallel = !settings.sequential
+                && src.parallel.is_some()
+                && src.scan.as_ref().is_none_or(|s| s.utf8);
+            if go_parallel {
+                if let Some(start) = src.parallel.take() {
+                    let plan = chunks::Plan {
+                        name: &self.name,
+                        delimiter: src.delimiter,
+                        width,
+                        chunk: settings.chunk_bytes.max(1),
+                        window: 4 * rayon::current_num_threads().max(1),
+                    };
+                    let check = src.scan.is_none();
+                    let out = chunks::read_parallel(
+                        &plan,
+                        chunks::Start {
+                            file: start.file,
+                            head: start.head,
+                            data_start: start.data_start,
+                            core: start.core,
+                            lines: start.lines,
+                            check,
+                        },
+                        init(),
+                        &map,
+                        &mut sink,
+                    );
+                    if check {
+                        if out.scanned.nul {
+                            return Err(nul_error(&src.path));
+                        }
+                        src.scan = Some(Scan {
+                            utf8: out.scanned.utf8,
+                            sha256: out.scanned.sha256,
+                            newlines: 0,
+                            bom: src.bom,
+                            delimiter: src.delimiter,
+                        });
+                    }
+                    let utf8 = src.scan.as_ref().is_none_or(|s| s.utf8);
+                    if utf8 {
+                        let (n, acc) = out.result?;
+                        file.rows += n;
+                        file.sha256 = src
+                            .scan
+                            .as_ref()
+                            .map(|s| s.sha256.clone())
+                            .unwrap_or_default();
+                        return Ok((n, acc));
+                    }
+                    // Not UTF-8 after all: read it again, as Windows-1252, on one thread.
+                }
+            }
+        }
+        let mut acc = init();
+        let n = self.rows_sequential(file, &mut |row: &Row| {
+            let t = map(row);
+            sink(&mut acc, t);
+        })?;
+        file.rows += n;
+        Ok((n, acc))
+    }
+
+    /// The one-thread reader: the reference for the parallel one, and the reader of small tables,
+    /// Windows-1252 files and sheets.
+    fn rows_sequential(
+        &mut self,
+        file: &mut InputFile,
+        f: &mut dyn FnMut(&Row),
+    ) -> Result<u64, InputError> {
         let width = self.headers.len();
         let mut n = 0u64;
         match &mut self.source {
-            Source::Csv { reader, lines } => {
+            Source::Csv(src) => {
+                let scan = src.ensure_scan()?.clone();
+                file.sha256 = scan.sha256.clone();
+                let (mut reader, lines) = sequential_reader(&src.path, &scan)?;
                 let mut rec = csv::ByteRecord::new();
+                // The header (read and checked when the file was opened).
+                reader
+                    .read_byte_record(&mut rec)
+                    .map_err(|e| csv_error(&self.name, e))?;
                 loop {
                     let more = reader
                         .read_byte_record(&mut rec)
@@ -322,7 +511,62 @@ impl Table {
     }
 }
 
-fn huge(file: &str, line: u64, len: usize) -> InputError {
+impl CsvSource {
+    /// The whole-file scan (errors for files that are not tables; hash; encoding), made once.
+    fn ensure_scan(&mut self) -> Result<&Scan, InputError> {
+        if self.scan.is_none() {
+            self.scan = Some(scan_csv(&self.path)?);
+        }
+        self.scan
+            .as_ref()
+            .ok_or_else(|| fmt_err(&self.path, "the file was not scanned"))
+    }
+}
+
+/// The one-thread reader of a scanned file, positioned at its start (the header is its first record).
+fn sequential_reader(
+    path: &Path,
+    scan: &Scan,
+) -> Result<(csv::Reader<Box<dyn Read>>, Rc<RefCell<LineIndex>>), InputError> {
+    let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
+    let stream: Box<dyn Read> = if scan.utf8 {
+        if scan.bom {
+            let mut bom = [0u8; 3];
+            file.read_exact(&mut bom).map_err(|e| io_err(path, e))?;
+        }
+        Box::new(file)
+    } else {
+        Box::new(Win1252Reader {
+            inner: file,
+            decoder: encoding_rs::WINDOWS_1252.new_decoder_without_bom_handling(),
+            inbuf: vec![0u8; CHUNK],
+            out: Vec::new(),
+            pos: 0,
+            done: false,
+        })
+    };
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
+    let stream: Box<dyn Read> = Box::new(Tap {
+        inner: stream,
+        lines: Rc::clone(&lines),
+    });
+    let reader = csv::ReaderBuilder::new()
+        .delimiter(scan.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(CHUNK)
+        .from_reader(stream);
+    Ok((reader, lines))
+}
+
+fn nul_error(path: &Path) -> InputError {
+    fmt_err(
+        path,
+        "the file contains NUL bytes: it is binary (or UTF-16 without BOM), not a CSV table",
+    )
+}
+
+pub(crate) fn huge(file: &str, line: u64, len: usize) -> InputError {
     InputError::Format {
         file: file.to_string(),
         message: format!(
@@ -387,12 +631,14 @@ fn fmt_err(path: &Path, message: impl Into<String>) -> InputError {
     }
 }
 
-/// What the first pass over a CSV file learned.
+/// What a full pass over a CSV file learned.
+#[derive(Clone)]
 struct Scan {
     newlines: usize,
     utf8: bool,
     bom: bool,
     delimiter: u8,
+    sha256: String,
 }
 
 /// First pass: UTF-8 validity (streaming, a sequence may straddle two chunks), and a look at the
@@ -406,12 +652,14 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
     let mut head: Vec<u8> = Vec::new();
     let mut nul = false;
     let mut newlines = 0usize;
+    let mut hasher = Sha256::new();
     loop {
         let n = file.read(&mut buf[carry..]).map_err(|e| io_err(path, e))?;
         if n == 0 {
             break;
         }
         let chunk = &buf[carry..carry + n];
+        hasher.update(chunk);
         if head.len() < 64 * 1024 {
             let take = (64 * 1024 - head.len()).min(n);
             head.extend_from_slice(&chunk[..take]);
@@ -472,6 +720,7 @@ fn scan_csv(path: &Path) -> Result<Scan, InputError> {
         utf8,
         bom,
         delimiter,
+        sha256: hex::encode(hasher.finalize()),
     })
 }
 
@@ -634,79 +883,198 @@ impl<R: Read> Read for Win1252Reader<R> {
     }
 }
 
-/// Opens a CSV table (both passes set up; rows are read by [`Table::for_each_row`]).
+/// Bytes read when a CSV file is opened (at most): its header must fit (else the one-thread reader takes
+/// the file).
+const HEAD: usize = 1 << 20;
+
+/// Opens a CSV table: looks at its first MB (not a CSV file at all? delimiter, header). The rows are read
+/// by [`Table::par_rows`] (or [`Table::for_each_row`]), which also hash the file and check its encoding.
+/// A file whose header is not plain ASCII or that starts with a BOM is scanned whole first, since its
+/// header reads differently as Windows-1252.
 pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
-    let scan = scan_csv(path)?;
-    // The hash is computed on its own thread while the rows are read (it costs about as much as
-    // tokenizing); a file that cannot be opened was already reported by the scan.
-    let owned = path.to_path_buf();
-    let (hash, sha256) = match std::thread::Builder::new()
-        .name("sha256".into())
-        .spawn(move || sha256_file(&owned))
-    {
-        Ok(h) => (Some(h), String::new()),
-        Err(_) => (None, sha256_file(path)?),
-    };
-    let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
-    let stream: Box<dyn Read> = if scan.utf8 {
-        if scan.bom {
-            let mut bom = [0u8; 3];
-            file.read_exact(&mut bom).map_err(|e| io_err(path, e))?;
-        }
-        Box::new(file)
-    } else {
-        Box::new(Win1252Reader {
-            inner: file,
-            decoder: encoding_rs::WINDOWS_1252.new_decoder_without_bom_handling(),
-            inbuf: vec![0u8; CHUNK],
-            out: Vec::new(),
-            pos: 0,
-            done: false,
-        })
-    };
     let name = display(path);
-    let lines = Rc::new(RefCell::new(LineIndex::default()));
-    let stream: Box<dyn Read> = Box::new(Tap {
-        inner: stream,
-        lines: Rc::clone(&lines),
-    });
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(scan.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(CHUNK)
-        .from_reader(stream);
-    let mut header = csv::ByteRecord::new();
-    if !reader
-        .read_byte_record(&mut header)
-        .map_err(|e| csv_error(&name, e))?
-    {
-        return Err(fmt_err(path, "the file has no header line"));
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // (Tests set a small chunk size: then the head is small too, and the data is read in many batches.)
+    let head_len = SETTINGS.with(|c| c.get()).chunk_bytes.clamp(4096, HEAD);
+    let mut head = vec![0u8; head_len];
+    let n = chunks::read_full(&mut file, &mut head).map_err(|e| io_err(path, e))?;
+    head.truncate(n);
+    let head_is_all = n < head_len;
+    // The checks of the full scan that look at the start of the file, in the same order.
+    if head.is_empty() {
+        return Err(fmt_err(
+            path,
+            "the file is empty: a table needs at least a header line",
+        ));
     }
-    if header.as_slice().len() > MAX_RECORD_BYTES {
-        return Err(huge(&name, 1, header.as_slice().len()));
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(fmt_err(
+            path,
+            "the file is UTF-16; save it as CSV UTF-8 (or Windows-1252) and try again",
+        ));
     }
-    let headers: Vec<String> = header
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
-        .collect();
-    if headers.iter().all(|h| h.is_empty()) {
-        return Err(fmt_err(path, "the header line is empty"));
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(fmt_err(
+            path,
+            "this is an Excel workbook, not a CSV file; give it the extension .xlsx",
+        ));
     }
-    Ok((
-        Table {
-            name,
-            headers,
-            row_hint: scan.newlines,
-            source: Source::Csv { reader, lines },
-            hash,
-        },
-        InputFile {
-            path: display(path),
-            sha256,
-            rows: 0,
-        },
-    ))
+    if memchr_nul(&head) {
+        return Err(nul_error(path));
+    }
+    let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    let sniff = &head[..head.len().min(64 * 1024)];
+    let delimiter = detect_delimiter(if bom { &sniff[3..] } else { sniff });
+    let body_at = if bom { 3 } else { 0 };
+    let parsed = parse_header(&head[body_at..], head_is_all, delimiter);
+    let header_ok = |h: &ParsedHeader| {
+        h.content_len <= MAX_RECORD_BYTES && h.fields.iter().any(|f| !f.trim_ascii().is_empty())
+    };
+    let simple = parsed
+        .as_ref()
+        .is_some_and(|h| !bom && header_ok(h) && head[..h.consumed].is_ascii());
+    let scan = if simple { None } else { Some(scan_csv(path)?) };
+    let newlines = head.iter().filter(|b| **b == b'\n').count();
+    let row_hint = if head_is_all {
+        newlines
+    } else {
+        // An estimate; generous, since capacity never touched costs no memory.
+        (newlines as u64 * len / head.len().max(1) as u64 * 5 / 4) as usize + 16
+    };
+    let file_entry = InputFile {
+        path: display(path),
+        sha256: scan.as_ref().map(|s| s.sha256.clone()).unwrap_or_default(),
+        rows: 0,
+    };
+    match parsed {
+        Some(h) if simple || (scan.as_ref().is_some_and(|s| s.utf8) && header_ok(&h)) => {
+            let headers = h
+                .fields
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect();
+            let mut lines = LineCount::default();
+            lines.feed(&head[body_at..body_at + h.consumed]);
+            let data_start = body_at + h.consumed;
+            Ok((
+                Table {
+                    name,
+                    headers,
+                    row_hint,
+                    source: Source::Csv(Box::new(CsvSource {
+                        path: path.to_path_buf(),
+                        delimiter,
+                        bom,
+                        scan,
+                        parallel: Some(ParallelStart {
+                            file,
+                            head,
+                            data_start,
+                            core: h.core,
+                            lines,
+                        }),
+                    })),
+                },
+                file_entry,
+            ))
+        }
+        _ => {
+            // The one-thread reader alone (Windows-1252, or an unusual header): as before this work.
+            let scan = match scan {
+                Some(s) => s,
+                None => scan_csv(path)?,
+            };
+            let (mut reader, _) = sequential_reader(path, &scan)?;
+            let mut header = csv::ByteRecord::new();
+            if !reader
+                .read_byte_record(&mut header)
+                .map_err(|e| csv_error(&name, e))?
+            {
+                return Err(fmt_err(path, "the file has no header line"));
+            }
+            if header.as_slice().len() > MAX_RECORD_BYTES {
+                return Err(huge(&name, 1, header.as_slice().len()));
+            }
+            let headers: Vec<String> = header
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                .collect();
+            if headers.iter().all(|h| h.is_empty()) {
+                return Err(fmt_err(path, "the header line is empty"));
+            }
+            Ok((
+                Table {
+                    name,
+                    headers,
+                    row_hint: scan.newlines,
+                    source: Source::Csv(Box::new(CsvSource {
+                        path: path.to_path_buf(),
+                        delimiter,
+                        bom,
+                        scan: Some(scan),
+                        parallel: None,
+                    })),
+                },
+                file_entry,
+            ))
+        }
+    }
+}
+
+/// The header record as `csv_core` reads it from the start of the data.
+struct ParsedHeader {
+    core: csv_core::Reader,
+    /// Bytes of `body` the header took (leading blank lines and its line end included).
+    consumed: usize,
+    fields: Vec<Vec<u8>>,
+    content_len: usize,
+}
+
+/// The first record of `body` with a fresh tokenizer (as the csv crate reads it); `None` when `body`
+/// does not hold a whole record and is not the whole file, or holds none.
+fn parse_header(body: &[u8], is_all: bool, delimiter: u8) -> Option<ParsedHeader> {
+    use csv_core::ReadRecordResult as R;
+    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut out = vec![0u8; 4096];
+    let mut ends = vec![0usize; 64];
+    let (mut i, mut o, mut e) = (0, 0, 0);
+    loop {
+        let input = if i < body.len() { &body[i..] } else { &[][..] };
+        if input.is_empty() && !is_all {
+            return None;
+        }
+        let (res, nin, nout, nend) = core.read_record(input, &mut out[o..], &mut ends[e..]);
+        i += nin;
+        o += nout;
+        e += nend;
+        match res {
+            R::InputEmpty => {}
+            R::OutputFull => {
+                let n = out.len() * 2;
+                out.resize(n, 0);
+            }
+            R::OutputEndsFull => {
+                let n = ends.len() * 2;
+                ends.resize(n, 0);
+            }
+            R::Record => {
+                let mut fields = Vec::with_capacity(e);
+                let mut from = 0;
+                for &end in &ends[..e] {
+                    fields.push(out[from..end].to_vec());
+                    from = end;
+                }
+                return Some(ParsedHeader {
+                    core,
+                    consumed: i,
+                    fields,
+                    content_len: o,
+                });
+            }
+            R::End => return None,
+        }
+    }
 }
 
 /// SHA-256 of a file, streamed.
@@ -802,7 +1170,6 @@ impl Workbook {
                 range,
                 header_row: start_row,
             },
-            hash: None,
         })
     }
 }

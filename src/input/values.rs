@@ -76,7 +76,10 @@ pub fn cell_date(c: &Cell) -> Result<NaiveDate, DateError> {
 /// `1234`, `1234.50`, `1234,50`, `1 234,50` (space or no-break space as thousands separator), optional
 /// leading `-` (ledger deductions). Exact: the digits become the decimal, nothing is guessed.
 pub fn parse_amount(s: &str) -> Option<Decimal> {
-    let s = s.trim();
+    let s = crate::input::table::trim_fast(s);
+    if let Some(d) = plain_amount(s) {
+        return within_limit(d);
+    }
     let (neg, body) = match s.strip_prefix('-') {
         Some(r) => (true, r.trim_start()),
         None => (false, s),
@@ -121,6 +124,38 @@ pub fn parse_amount(s: &str) -> Option<Decimal> {
     Decimal::from_str_exact(&text).ok().and_then(within_limit)
 }
 
+/// The common forms `123`, `-123`, `123.45`, `123,45` (at most 18 digits, not a negative zero) straight to
+/// mantissa and scale — the same `Decimal` as the exact parse of the text below gives, without building
+/// a string. `None`: let the general parser decide.
+fn plain_amount(s: &str) -> Option<Decimal> {
+    let b = s.as_bytes();
+    let (neg, b) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if !b.first().is_some_and(u8::is_ascii_digit) || b.len() > 19 {
+        return None;
+    }
+    let (mut m, mut digits, mut scale, mut sep) = (0i64, 0u32, 0u32, false);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + i64::from(c - b'0');
+                digits += 1;
+                if sep {
+                    scale += 1;
+                }
+            }
+            b'.' | b',' if !sep => sep = true,
+            _ => return None,
+        }
+    }
+    if digits > 18 || (sep && scale == 0) || (neg && m == 0) {
+        return None;
+    }
+    Some(Decimal::new(if neg { -m } else { m }, scale))
+}
+
 /// An amount cell: a numeric Excel cell or text.
 pub fn cell_amount(c: &Cell) -> Option<Decimal> {
     match c {
@@ -147,7 +182,7 @@ pub struct NotABool;
 /// `ja/nei`, `j/n`, `true/false`, `1/0`, `x`/empty (SPEC §1.1), case-insensitive. Empty is `None` (the
 /// caller applies the column's default).
 pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
-    let s = s.trim();
+    let s = crate::input::table::trim_fast(s);
     if s.is_empty() {
         return Ok(None);
     }
@@ -180,7 +215,7 @@ pub fn cell_int(c: &Cell) -> Option<i64> {
         Cell::Int(i) => Some(*i),
         Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(*f as i64),
         Cell::Text(s) => {
-            let t = s.trim();
+            let t = crate::input::table::trim_fast(s);
             let digits = t.strip_prefix('-').unwrap_or(t);
             if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
@@ -244,6 +279,53 @@ mod tests {
         assert_eq!(parse_amount("1e5"), None);
         assert_eq!(cell_amount(&Cell::Float(1234.5)), Some(dec("1234.5")));
         assert_eq!(cell_amount(&Cell::Int(235000)), Some(dec("235000")));
+    }
+
+    #[test]
+    fn plain_amounts_are_the_exact_parse() {
+        let exact = |s: &str| {
+            let t = s.trim();
+            let t = t.replace(',', ".");
+            Decimal::from_str_exact(&t).ok()
+        };
+        for s in [
+            "0",
+            "7",
+            "007",
+            "1234",
+            "198400.00",
+            "1,5",
+            "-12.5",
+            "-0.01",
+            "0.10",
+            "999999999999999.99",
+            "123456789012345678",
+            "-1",
+            "12.000",
+        ] {
+            let fast = plain_amount(s).expect(s);
+            let slow = exact(s).expect(s);
+            assert_eq!(fast, slow, "{s}");
+            // Same representation (scale and sign), not only the same value.
+            assert_eq!(fast.serialize(), slow.serialize(), "{s}");
+            assert_eq!(fast.to_string(), slow.to_string(), "{s}");
+            assert_eq!(parse_amount(s), Some(slow).and_then(within_limit), "{s}");
+        }
+        // Left to the general parser: signs of zero, thousands groups, long or odd values.
+        for s in [
+            "-0",
+            "-0.00",
+            "1 234",
+            "1234567890123456789",
+            ".5",
+            "5.",
+            "1.2.3",
+            "+5",
+            "- 5",
+            "",
+        ] {
+            assert_eq!(plain_amount(s), None, "{s}");
+        }
     }
 
     #[test]
