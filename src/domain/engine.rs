@@ -26,6 +26,7 @@ use crate::domain::termin::Termin;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hasher;
 
@@ -129,8 +130,53 @@ fn run_starts(v: &[u64]) -> Vec<u32> {
     starts
 }
 
+/// Which search a thread's hint belongs to (see [`seek`]).
+#[derive(Clone, Copy)]
+enum Hint {
+    Persons,
+    Contains,
+    Moves,
+    Ledger,
+    Mothers,
+    Referents,
+}
+
+thread_local! {
+    /// Where this thread's previous search of each kind ended. A termin run looks its persons up in fnr
+    /// order, so the next answer is at or just after it: a comparison or two instead of a bisection (some
+    /// twenty dependent loads). Only a starting point: every answer is checked, so a stale hint (another
+    /// engine, another order) costs time, never correctness.
+    static HINTS: [Cell<usize>; 6] = const { [const { Cell::new(0) }; 6] };
+}
+
+/// The first index `i` with `keys[i] >= key` in a sorted slice: galloping forward from `hint` when every
+/// key before it is smaller, else by bisection.
+fn lower_bound_from<T: Ord + Copy>(keys: &[T], key: T, hint: usize) -> usize {
+    if hint > keys.len() || (hint > 0 && keys[hint - 1] >= key) {
+        return keys.partition_point(|&x| x < key);
+    }
+    // Invariant: keys[..lo] < key.
+    let mut lo = hint;
+    let mut step = 1;
+    while lo + step <= keys.len() && keys[lo + step - 1] < key {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(keys.len());
+    lo + keys[lo..hi].partition_point(|&x| x < key)
+}
+
+/// [`lower_bound_from`] this thread's hint of the kind, which it then moves to the answer.
+fn seek<T: Ord + Copy>(hint: Hint, keys: &[T], key: T) -> usize {
+    HINTS.with(|h| {
+        let cell = &h[hint as usize];
+        let i = lower_bound_from(keys, key, cell.get());
+        cell.set(i);
+        i
+    })
+}
+
 /// The person rows by fødselsnummer: [`fnr_number`] and row, sorted by (number, row). 12 bytes a person.
-/// Looked up by bisection, which stays in cache when the lookups come in fnr order (as in a termin run).
 pub struct PersonIndex {
     nums: Vec<u64>,
     rows: Vec<u32>,
@@ -143,21 +189,91 @@ impl PersonIndex {
         PersonIndex { nums, rows }
     }
 
-    /// The first row (in extract order) with this number. The reader refuses duplicate persons; should
-    /// one slip through, the first row wins.
+    /// The first row (in extract order) with this number, by bisection. The reader refuses duplicate
+    /// persons; should one slip through, the first row wins.
     fn find(&self, num: u64) -> Option<usize> {
         let i = self.nums.partition_point(|&x| x < num);
         (self.nums.get(i) == Some(&num)).then(|| self.rows[i] as usize)
     }
 
-    /// Whether a person with this fnr is in the extract.
+    /// The position (in fnr order) of row `row`, whose fnr number is `num`.
+    fn position(&self, num: u64, row: usize) -> Option<usize> {
+        let from = seek(Hint::Persons, &self.nums, num);
+        (from..self.nums.len())
+            .take_while(|&k| self.nums[k] == num)
+            .find(|&k| self.rows[k] as usize == row)
+    }
+
+    /// Whether a person with this fnr is in the extract (fast for fnrs asked in order).
     pub fn contains_key(&self, fnr: &Fnr) -> bool {
-        self.find(fnr_number(fnr)).is_some()
+        let num = fnr_number(fnr);
+        self.nums.get(seek(Hint::Contains, &self.nums, num)) == Some(&num)
     }
 
     /// All rows in fnr order; rows with the same fnr in extract order.
     pub fn rows_in_fnr_order(&self) -> &[u32] {
         &self.rows
+    }
+
+    /// For every row, its position in fnr order.
+    fn positions_of_rows(&self) -> Vec<u32> {
+        let mut pos = vec![0u32; self.rows.len()];
+        for (k, &r) in self.rows.iter().enumerate() {
+            pos[r as usize] = k as u32;
+        }
+        pos
+    }
+}
+
+/// For every row naming a person (`mor_fnr`, `referanse_fnr`): the row and the first row of the person
+/// named, `u32::MAX` when that person is not in the extract. Resolved in number order with one forward
+/// walk over the person index instead of a bisection each.
+fn resolve_links(
+    personer: &[Person],
+    persons: &PersonIndex,
+    link: impl Fn(&Person) -> Option<Fnr> + Sync,
+) -> Vec<(u32, u32)> {
+    let mut want: Vec<(u64, u32)> = personer
+        .par_iter()
+        .enumerate()
+        .filter_map(|(r, p)| link(p).map(|f| (fnr_number(&f), r as u32)))
+        .collect();
+    want.sort_unstable();
+    let mut k = 0;
+    want.iter()
+        .map(|&(num, r)| {
+            k = lower_bound_from(&persons.nums, num, k);
+            let target = match persons.nums.get(k) {
+                Some(&x) if x == num => persons.rows[k],
+                _ => u32::MAX,
+            };
+            (r, target)
+        })
+        .collect()
+}
+
+/// The persons (by position in fnr order) naming a person of the extract, with that person's row.
+struct Links {
+    pos: Vec<u32>,
+    row: Vec<u32>,
+}
+
+impl Links {
+    fn new(resolved: &[(u32, u32)], pos_of_row: &[u32]) -> Links {
+        let mut v: Vec<(u32, u32)> = resolved
+            .iter()
+            .filter(|l| l.1 != u32::MAX)
+            .map(|&(r, t)| (pos_of_row[r as usize], t))
+            .collect();
+        v.sort_unstable();
+        let (pos, row) = v.into_iter().unzip();
+        Links { pos, row }
+    }
+
+    fn of(&self, hint: Hint, pos: usize) -> Option<usize> {
+        let key = u32::try_from(pos).ok()?;
+        let i = seek(hint, &self.pos, key);
+        (self.pos.get(i) == Some(&key)).then(|| self.row[i] as usize)
     }
 }
 
@@ -176,11 +292,11 @@ impl MoveIndex {
             .iter()
             .filter(|f| f.flyttedato <= basis)
             .collect();
-        let keys = known.iter().map(|f| fnr_number(&f.fnr)).collect();
+        let keys = known.par_iter().map(|f| fnr_number(&f.fnr)).collect();
         let (knums, rows) = sort_rows_by_key(keys, FNR_BITS);
         let starts = run_starts(&knums);
         let mut list: Vec<(NaiveDate, Knr)> = rows
-            .iter()
+            .par_iter()
             .map(|&r| {
                 let f = known[r as usize];
                 (f.flyttedato, f.til_kommune)
@@ -201,8 +317,13 @@ impl MoveIndex {
         }
     }
 
-    fn of(&self, num: u64) -> &[(NaiveDate, Knr)] {
-        let g = self.nums.partition_point(|&x| x < num);
+    /// The moves of the person numbered `num`; `hinted` for lookups in fnr order (a run's own persons).
+    fn of(&self, num: u64, hinted: bool) -> &[(NaiveDate, Knr)] {
+        let g = if hinted {
+            seek(Hint::Moves, &self.nums, num)
+        } else {
+            self.nums.partition_point(|&x| x < num)
+        };
         if self.nums.get(g) != Some(&num) {
             return &[];
         }
@@ -219,7 +340,7 @@ struct LedgerIndex<'a> {
 
 impl<'a> LedgerIndex<'a> {
     fn build(ledger: &'a [LedgerLine]) -> LedgerIndex<'a> {
-        let nums: Vec<u64> = ledger.iter().map(|l| fnr_number(&l.key.fnr)).collect();
+        let nums: Vec<u64> = ledger.par_iter().map(|l| fnr_number(&l.key.fnr)).collect();
         // A ledger written by `termin` (utbetalt.csv) is sorted by key, so by fnr: no sort needed.
         let (nums, lines) = if nums.is_sorted() {
             (nums, ledger.iter().collect())
@@ -237,7 +358,7 @@ impl<'a> LedgerIndex<'a> {
     }
 
     fn of(&self, num: u64) -> &[&'a LedgerLine] {
-        let g = self.nums.partition_point(|&x| x < num);
+        let g = seek(Hint::Ledger, &self.nums, num);
         if self.nums.get(g) != Some(&num) {
             return &[];
         }
@@ -367,21 +488,22 @@ impl RefDates {
 }
 
 /// [model] For the IT-8 count: a person with `mor_fnr` born after the mother's settlement (mother in the
-/// extract), or on/after its own `bosettingsdato` when the mother is absent.
-fn is_it4_newborn(persons: &PersonIndex, personer: &[Person], p: &Person) -> bool {
-    match p.mor_fnr {
-        None => false,
-        Some(m) => match persons.find(fnr_number(&m)) {
-            Some(mother) => p.fodselsdato > personer[mother].bosettingsdato,
+/// extract), or on/after its own `bosettingsdato` when the mother is absent. Per row, from the rows'
+/// resolved mothers.
+fn it4_newborns(personer: &[Person], mothers: &[(u32, u32)]) -> Vec<bool> {
+    let mut newborn = vec![false; personer.len()];
+    for &(r, m) in mothers {
+        let p = &personer[r as usize];
+        newborn[r as usize] = match personer.get(m as usize) {
+            Some(mother) => p.fodselsdato > mother.bosettingsdato,
             None => p.fodselsdato >= p.bosettingsdato,
-        },
+        };
     }
+    newborn
 }
 
-/// IT-8: per person row, the number of persons of the extract with its `sak_id`, IT-4 newborns not
-/// counted (all accepted rows counted). Grouped by one sort of (hash of the sak id, row); rows with equal
-/// hashes are compared by their text, so a hash collision never merges two cases.
-fn sak_counts(personer: &[Person], persons: &PersonIndex) -> Vec<u32> {
+/// IT-8, first half: the rows ordered by a hash of their `sak_id` (equal ids are then adjacent).
+fn sak_order(personer: &[Person]) -> (Vec<u64>, Vec<u32>) {
     let bits = index_bits(personer.len());
     let keys = personer
         .par_iter()
@@ -391,34 +513,61 @@ fn sak_counts(personer: &[Person], persons: &PersonIndex) -> Vec<u32> {
             h.finish() >> bits
         })
         .collect();
-    let newborn: Vec<bool> = personer
-        .par_iter()
-        .map(|p| is_it4_newborn(persons, personer, p))
-        .collect();
-    let (keys, rows) = sort_rows_by_key(keys, 64 - bits);
-    let mut counts = vec![0u32; personer.len()];
-    let count = |group: &[u32], counts: &mut [u32]| {
-        let c = group.iter().filter(|&&r| !newborn[r as usize]).count() as u32;
-        for &r in group {
-            counts[r as usize] = c;
-        }
-    };
-    let sak = |r: u32| personer[r as usize].sak_id.as_str();
+    sort_rows_by_key(keys, 64 - bits)
+}
+
+/// IT-8: per person, in fnr order (the order of `persons`), the number of persons of the extract with
+/// its `sak_id`, IT-4 newborns not counted (all accepted rows counted). Counted per hash group of
+/// [`sak_order`]; equal hashes are then checked to be equal ids, so a hash collision never merges two
+/// cases.
+fn sak_counts(
+    personer: &[Person],
+    persons: &PersonIndex,
+    (keys, rows): (Vec<u64>, Vec<u32>),
+    newborn: &[bool],
+) -> Vec<u32> {
+    let n = personer.len();
     let starts = run_starts(&keys);
+    drop(keys);
+    // Per row: the first row of its hash group, and the group's count.
+    let mut leader = vec![0u32; n];
+    let mut count = vec![0u32; n];
     for w in starts.windows(2) {
-        let group = &rows[w[0] as usize..w[1] as usize];
-        if group[1..].iter().all(|&r| sak(r) == sak(group[0])) {
-            count(group, &mut counts);
-        } else {
-            // Different sak ids with the same hash (rare): group them by the text.
-            let mut g = group.to_vec();
-            g.sort_by(|&x, &y| sak(x).cmp(sak(y)));
+        let g = &rows[w[0] as usize..w[1] as usize];
+        let c = g.iter().filter(|&&r| !newborn[r as usize]).count() as u32;
+        for &r in g {
+            leader[r as usize] = g[0];
+            count[r as usize] = c;
+        }
+    }
+    let sak = |r: u32| personer[r as usize].sak_id.as_str();
+    // Checked row by row in extract order, where a row's leader is usually close by (a case's persons
+    // tend to be listed together) rather than in hash order, which jumps all over the extract.
+    let mut collided: Vec<u32> = (0..n as u32)
+        .into_par_iter()
+        .filter(|&r| sak(r) != sak(leader[r as usize]))
+        .map(|r| leader[r as usize])
+        .collect();
+    if !collided.is_empty() {
+        // Different sak ids with the same hash (rare): those groups are counted by the text.
+        collided.sort_unstable();
+        collided.dedup();
+        for w in starts.windows(2) {
+            let g = &rows[w[0] as usize..w[1] as usize];
+            if collided.binary_search(&g[0]).is_err() {
+                continue;
+            }
+            let mut g = g.to_vec();
+            g.sort_by(|&x, &y| sak(x).cmp(sak(y))); // stable
             for sub in g.chunk_by(|&x, &y| sak(x) == sak(y)) {
-                count(sub, &mut counts);
+                let c = sub.iter().filter(|&&r| !newborn[r as usize]).count() as u32;
+                for &r in sub {
+                    count[r as usize] = c;
+                }
             }
         }
     }
-    counts
+    persons.rows.iter().map(|&r| count[r as usize]).collect()
 }
 
 /// Rule ids of the accrual lines (SPEC §4), before the per-person additions (IT-3, IT-4, IT-11, T-2).
@@ -537,8 +686,12 @@ pub struct Engine<'a> {
     persons: PersonIndex,
     /// Moves known on the basis date, per person, in date order (ties in file order).
     moves: MoveIndex,
-    /// IT-8: per person row, the persons of its `sak_id`, IT-4 newborns not counted.
+    /// IT-8: per person, in fnr order (as `persons`), the persons of its `sak_id`, IT-4 newborns not
+    /// counted.
     sak_counts: Vec<u32>,
+    /// IT-4 / IT-5: the mother and the referent of the persons naming one that is in the extract.
+    mothers: Links,
+    referents: Links,
     ledger_index: LedgerIndex<'a>,
     ledger_orphans: Vec<&'a LedgerLine>,
     /// Every rate with its IT-13 cumulative month amounts, computed once per (year, code).
@@ -559,18 +712,34 @@ impl<'a> Engine<'a> {
         ledger: &'a [LedgerLine],
     ) -> Engine<'a> {
         let personer = &extract.personer;
-        let ((persons, moves), ledger_index) = rayon::join(
+        let ((persons, by_sak), (moves, ledger_index)) = rayon::join(
+            || rayon::join(|| PersonIndex::build(personer), || sak_order(personer)),
             || {
                 rayon::join(
-                    || PersonIndex::build(personer),
                     || MoveIndex::build(&extract.flyttinger, params.basis_date),
+                    || LedgerIndex::build(ledger),
                 )
             },
-            || LedgerIndex::build(ledger),
         );
-        let (sak_counts, ledger_orphans) = rayon::join(
-            || sak_counts(personer, &persons),
-            || ledger_index.without_person(ledger, &persons),
+        let (mothers, referents) = rayon::join(
+            || resolve_links(personer, &persons, |p| p.mor_fnr),
+            || resolve_links(personer, &persons, |p| p.referanse_fnr),
+        );
+        let newborn = it4_newborns(personer, &mothers);
+        let ((sak_counts, ledger_orphans), (mothers, referents)) = rayon::join(
+            || {
+                rayon::join(
+                    || sak_counts(personer, &persons, by_sak, &newborn),
+                    || ledger_index.without_person(ledger, &persons),
+                )
+            },
+            || {
+                let pos_of_row = persons.positions_of_rows();
+                (
+                    Links::new(&mothers, &pos_of_row),
+                    Links::new(&referents, &pos_of_row),
+                )
+            },
         );
         Engine {
             params,
@@ -580,6 +749,8 @@ impl<'a> Engine<'a> {
             persons,
             moves,
             sak_counts,
+            mothers,
+            referents,
             ledger_index,
             ledger_orphans,
             rate_index: RateIndex::build(rates),
@@ -613,39 +784,66 @@ impl<'a> Engine<'a> {
         &self.ledger_orphans
     }
 
-    /// The moves of one person known on the basis date, in date order (ties in file order).
-    fn moves_of(&self, fnr: &Fnr) -> &[(NaiveDate, Knr)] {
+    /// The moves of one person known on the basis date, in date order (ties in file order). `hinted`
+    /// for the person being assessed (a run goes in fnr order).
+    fn moves_of(&self, num: u64, hinted: bool) -> &[(NaiveDate, Knr)] {
         if self.moves.list.is_empty() {
             return &[];
         }
-        self.moves.of(fnr_number(fnr))
+        self.moves.of(num, hinted)
     }
 
-    /// The row of `p` in the extract, when `p` is one of its rows (as in a run and in `explain`): from its
-    /// address, checked with `ptr::eq` (plain address arithmetic, no unsafe).
-    fn row_of(&self, p: &Person) -> Option<usize> {
+    /// The position in fnr order of `p`, when `p` is one of the extract's rows (as in a run and in
+    /// `explain`). Its row follows from its address, checked with `ptr::eq` (plain address arithmetic, no
+    /// unsafe).
+    fn position_of(&self, p: &Person, num: u64) -> Option<usize> {
         let personer = &self.extract.personer;
         let size = std::mem::size_of::<Person>();
         let off = (p as *const Person as usize).wrapping_sub(personer.as_ptr() as usize);
-        let i = off / size;
-        (off % size == 0 && personer.get(i).is_some_and(|q| std::ptr::eq(q, p))).then_some(i)
+        let row = off / size;
+        if off % size != 0 || !personer.get(row).is_some_and(|q| std::ptr::eq(q, p)) {
+            return None;
+        }
+        self.persons.position(num, row)
     }
 
     /// IT-8: the persons of the extract with `p`'s `sak_id`, IT-4 newborns not counted.
-    fn sak_count(&self, p: &Person) -> u32 {
-        match self.row_of(p) {
-            Some(i) => self.sak_counts[i],
+    fn sak_count(&self, p: &Person, pos: Option<usize>) -> u32 {
+        match pos {
+            Some(k) => self.sak_counts[k],
             // A person from outside the extract (only a caller of the library can do that): counted
             // directly.
-            None => self
-                .extract
-                .personer
-                .iter()
-                .filter(|q| {
-                    q.sak_id == p.sak_id
-                        && !is_it4_newborn(&self.persons, &self.extract.personer, q)
-                })
-                .count() as u32,
+            None => {
+                let personer = &self.extract.personer;
+                personer
+                    .iter()
+                    .filter(|q| {
+                        q.sak_id == p.sak_id
+                            && match q.mor_fnr {
+                                None => true,
+                                Some(m) => match self.person(&m) {
+                                    Some(mother) => q.fodselsdato <= mother.bosettingsdato,
+                                    None => q.fodselsdato < q.bosettingsdato,
+                                },
+                            }
+                    })
+                    .count() as u32
+            }
+        }
+    }
+
+    /// The person `p` names in `name` (its mother or referent), if in the extract.
+    fn named(
+        &self,
+        links: &Links,
+        hint: Hint,
+        pos: Option<usize>,
+        name: Fnr,
+    ) -> Option<&'a Person> {
+        let extract: &'a Extract = self.extract;
+        match pos {
+            Some(k) => links.of(hint, k).map(|r| &extract.personer[r]),
+            None => self.person(&name),
         }
     }
 
@@ -759,6 +957,8 @@ impl<'a> Engine<'a> {
                 }
             };
         }
+        let num = fnr_number(&p.fnr);
+        let pos = self.position_of(p, num);
         let file = self.extract.personer_file.as_str();
         let exclude = |a: &mut Assessment, e: Exclusion, why: String| {
             a.status = Status::Excluded(e);
@@ -777,14 +977,14 @@ impl<'a> Engine<'a> {
         // IT-4 first determines the effective settlement (the exclusion itself is checked in rule order below).
         let mut newborn = Newborn::No;
         if let Some(mor) = p.mor_fnr {
-            match self.person(&mor) {
+            match self.named(&self.mothers, Hint::Mothers, pos, mor) {
                 Some(m) => {
                     newborn = it::it4_newborn(p.fodselsdato, m.bosettingsdato);
                     if let Newborn::Within { limit } = newborn {
                         let mres = Residence {
                             settled: m.bosettingsdato,
                             first: m.bosettingskommune,
-                            moves: self.moves_of(&m.fnr),
+                            moves: self.moves_of(fnr_number(&m.fnr), false),
                         };
                         a.settlement_date = p.fodselsdato;
                         a.settlement_kommune = mres.on(p.fodselsdato);
@@ -895,7 +1095,7 @@ impl<'a> Engine<'a> {
         // IT-5
         if p.malgruppe.is_family() {
             if let (Some(r), Some(sd)) = (p.referanse_fnr, p.familie_soknadsdato) {
-                match self.person(&r) {
+                match self.named(&self.referents, Hint::Referents, pos, r) {
                     Some(rp) => match it::it5_family_five_years(rp.bosettingsdato, sd) {
                         Ok(limit) => step!("IT-5", "family permit applied for {sd}, no later than {limit} (referent settled {} + 5 years)", rp.bosettingsdato),
                         Err(e) => {
@@ -926,7 +1126,7 @@ impl<'a> Engine<'a> {
         let res = Residence {
             settled: a.settlement_date,
             first: a.settlement_kommune,
-            moves: self.moves_of(&p.fnr),
+            moves: self.moves_of(num, true),
         };
         let death = match (
             known(p.dodsdato, prm.basis_date),
@@ -971,7 +1171,7 @@ impl<'a> Engine<'a> {
             if n == 1 {
                 // IT-8 category; IT-12: år 1 is due in full in the first termin the person counts.
                 let is_child = it::it8_is_child(p.fodselsdato, ys);
-                let in_sak = self.sak_count(p);
+                let in_sak = self.sak_count(p, pos);
                 let alone = in_sak <= 1;
                 let code = it::it8_year1_code(p.enslig_mindrearig, is_child, alone);
                 step!(
