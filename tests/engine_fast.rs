@@ -48,6 +48,31 @@ fn bench_per_person() {
         "Person {} bytes",
         std::mem::size_of::<tilskudd::domain::person::Person>()
     );
+    if std::env::var("ENGINE_BENCH_PASSES").is_ok() {
+        let ps = &ex.data.personer;
+        for _ in 0..2 {
+            let t = Instant::now();
+            let a: u64 = ps.iter().map(|p| p.line).sum();
+            let t1 = t.elapsed();
+            let b: usize = ps.iter().map(|p| p.sak_id.len()).sum();
+            let t2 = t.elapsed();
+            let c: u64 = ps
+                .iter()
+                .map(|p| p.sak_id.bytes().map(u64::from).sum::<u64>())
+                .sum();
+            let t3 = t.elapsed();
+            let d: usize = ps.iter().map(|p| p.fnr.as_str().len()).sum();
+            let t4 = t.elapsed();
+            let mut v: Vec<u64> = ps
+                .iter()
+                .map(|p| p.line.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect();
+            let t5 = t.elapsed();
+            v.sort_unstable();
+            let t6 = t.elapsed();
+            eprintln!("passes: line {t1:?} sak len {:?} sak bytes {:?} fnr {:?} collect {:?} sort {:?} {}", t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, a as usize + b + c as usize + d + v[0] as usize);
+        }
+    }
     for round in 0..3 {
         let t0 = Instant::now();
         let engine = Engine::new(params, &ex.data, &rt.data, &ledger);

@@ -225,31 +225,48 @@ impl PersonIndex {
     }
 }
 
-/// For every row naming a person (`mor_fnr`, `referanse_fnr`): the row and the first row of the person
-/// named, `u32::MAX` when that person is not in the extract. Resolved in number order with one forward
-/// walk over the person index instead of a bisection each.
-fn resolve_links(
-    personer: &[Person],
-    persons: &PersonIndex,
-    link: impl Fn(&Person) -> Option<Fnr> + Sync,
-) -> Vec<(u32, u32)> {
-    let mut want: Vec<(u64, u32)> = personer
+/// For every row naming a person (`mor_fnr` and `referanse_fnr`): the row and the first row of the
+/// person named, `u32::MAX` when that person is not in the extract. Resolved in number order with one
+/// forward walk over the person index instead of a bisection each; one pass over the rows for both.
+fn resolve_links(personer: &[Person], persons: &PersonIndex) -> [Vec<(u32, u32)>; 2] {
+    let (mut mothers, mut referents): (Vec<(u64, u32)>, Vec<(u64, u32)>) = personer
         .par_iter()
         .enumerate()
-        .filter_map(|(r, p)| link(p).map(|f| (fnr_number(&f), r as u32)))
-        .collect();
-    want.sort_unstable();
-    let mut k = 0;
-    want.iter()
-        .map(|&(num, r)| {
-            k = lower_bound_from(&persons.nums, num, k);
-            let target = match persons.nums.get(k) {
-                Some(&x) if x == num => persons.rows[k],
-                _ => u32::MAX,
-            };
-            (r, target)
-        })
-        .collect()
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut m, mut f), (r, p)| {
+                if let Some(x) = p.mor_fnr {
+                    m.push((fnr_number(&x), r as u32));
+                }
+                if let Some(x) = p.referanse_fnr {
+                    f.push((fnr_number(&x), r as u32));
+                }
+                (m, f)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |(mut m1, mut f1), (m2, f2)| {
+                m1.extend(m2);
+                f1.extend(f2);
+                (m1, f1)
+            },
+        );
+    let resolve = |want: &mut Vec<(u64, u32)>| -> Vec<(u32, u32)> {
+        want.sort_unstable();
+        let mut k = 0;
+        want.iter()
+            .map(|&(num, r)| {
+                k = lower_bound_from(&persons.nums, num, k);
+                let target = match persons.nums.get(k) {
+                    Some(&x) if x == num => persons.rows[k],
+                    _ => u32::MAX,
+                };
+                (r, target)
+            })
+            .collect()
+    };
+    [resolve(&mut mothers), resolve(&mut referents)]
 }
 
 /// The persons (by position in fnr order) naming a person of the extract, with that person's row.
@@ -287,33 +304,28 @@ struct MoveIndex {
 
 impl MoveIndex {
     fn build(flyttinger: &[Flytting], basis: NaiveDate) -> MoveIndex {
-        // [model (a)] moves dated after the basis date are not yet known to this termin.
-        let known: Vec<&Flytting> = flyttinger
-            .iter()
-            .filter(|f| f.flyttedato <= basis)
-            .collect();
-        let keys = known.par_iter().map(|f| fnr_number(&f.fnr)).collect();
-        let (knums, rows) = sort_rows_by_key(keys, FNR_BITS);
-        let starts = run_starts(&knums);
-        let mut list: Vec<(NaiveDate, Knr)> = rows
+        // Sorted whole by (person, date, file line): a person's moves in date order, same-date moves in
+        // file order (SPEC §1.4). [model (a)] Moves dated after the basis date are not yet known.
+        let mut all: Vec<(u64, NaiveDate, u32, Knr)> = flyttinger
             .par_iter()
-            .map(|&r| {
-                let f = known[r as usize];
-                (f.flyttedato, f.til_kommune)
-            })
+            .enumerate()
+            .filter(|(_, f)| f.flyttedato <= basis)
+            .map(|(i, f)| (fnr_number(&f.fnr), f.flyttedato, i as u32, f.til_kommune))
             .collect();
-        for w in starts.windows(2) {
-            // Stable: same-date moves keep file order (rows of one person are in file order here).
-            list[w[0] as usize..w[1] as usize].sort_by_key(|m| m.0);
+        all.par_sort_unstable_by_key(|m| (m.0, m.1, m.2));
+        let mut nums = Vec::new();
+        let mut start = Vec::new();
+        for (i, m) in all.iter().enumerate() {
+            if i == 0 || all[i - 1].0 != m.0 {
+                nums.push(m.0);
+                start.push(i as u32);
+            }
         }
-        let nums = starts[..starts.len() - 1]
-            .iter()
-            .map(|&s| knums[s as usize])
-            .collect();
+        start.push(all.len() as u32);
         MoveIndex {
             nums,
-            start: starts,
-            list,
+            start,
+            list: all.into_iter().map(|m| (m.1, m.3)).collect(),
         }
     }
 
@@ -502,68 +514,65 @@ fn it4_newborns(personer: &[Person], mothers: &[(u32, u32)]) -> Vec<bool> {
     newborn
 }
 
-/// IT-8, first half: the rows ordered by a hash of their `sak_id` (equal ids are then adjacent).
-fn sak_order(personer: &[Person]) -> (Vec<u64>, Vec<u32>) {
-    let bits = index_bits(personer.len());
-    let keys = personer
-        .par_iter()
-        .map(|p| {
+/// IT-8, first half: the runs of rows with one `sak_id` in extract order (a case's persons are usually
+/// listed together), and the runs ordered by a hash of the id, so that runs of one case are adjacent.
+struct SakRuns {
+    /// First row of each run, then the number of rows.
+    start: Vec<u32>,
+    /// Hashes in order, and the runs in that order.
+    keys: Vec<u64>,
+    order: Vec<u32>,
+}
+
+fn sak_runs(personer: &[Person]) -> SakRuns {
+    let n = personer.len();
+    // The hash is cut to fit beside a run number below 2^bits (n runs at most).
+    let bits = index_bits(n);
+    let (mut start, keys): (Vec<u32>, Vec<u64>) = (0..n)
+        .into_par_iter()
+        .filter(|&r| r == 0 || personer[r].sak_id != personer[r - 1].sak_id)
+        .map(|r| {
             let mut h = FxHasher::default();
-            h.write(p.sak_id.as_bytes());
-            h.finish() >> bits
+            h.write(personer[r].sak_id.as_bytes());
+            (r as u32, h.finish() >> bits)
         })
-        .collect();
-    sort_rows_by_key(keys, 64 - bits)
+        .unzip();
+    let (keys, order) = sort_rows_by_key(keys, 64 - bits);
+    start.push(n as u32);
+    SakRuns { start, keys, order }
 }
 
 /// IT-8: per person, in fnr order (the order of `persons`), the number of persons of the extract with
-/// its `sak_id`, IT-4 newborns not counted (all accepted rows counted). Counted per hash group of
-/// [`sak_order`]; equal hashes are then checked to be equal ids, so a hash collision never merges two
-/// cases.
+/// its `sak_id`, IT-4 newborns not counted (all accepted rows counted). Rows within a run have equal ids
+/// (compared with their neighbour); runs with equal hashes are grouped by the text, so a hash collision
+/// never merges two cases.
 fn sak_counts(
     personer: &[Person],
     persons: &PersonIndex,
-    (keys, rows): (Vec<u64>, Vec<u32>),
+    runs: SakRuns,
     newborn: &[bool],
 ) -> Vec<u32> {
-    let n = personer.len();
-    let starts = run_starts(&keys);
-    drop(keys);
-    // Per row: the first row of its hash group, and the group's count.
-    let mut leader = vec![0u32; n];
-    let mut count = vec![0u32; n];
-    for w in starts.windows(2) {
-        let g = &rows[w[0] as usize..w[1] as usize];
-        let c = g.iter().filter(|&&r| !newborn[r as usize]).count() as u32;
-        for &r in g {
-            leader[r as usize] = g[0];
-            count[r as usize] = c;
+    let SakRuns { start, keys, order } = runs;
+    let rows = |run: u32| start[run as usize] as usize..start[run as usize + 1] as usize;
+    let counted = |run: u32| newborn[rows(run)].iter().filter(|&&b| !b).count() as u32;
+    let sak = |run: u32| personer[start[run as usize] as usize].sak_id.as_str();
+    let mut count = vec![0u32; personer.len()];
+    let mut same_hash: Vec<u32> = Vec::new();
+    for w in run_starts(&keys).windows(2) {
+        let g = &order[w[0] as usize..w[1] as usize];
+        if let [run] = g {
+            let c = counted(*run);
+            count[rows(*run)].fill(c);
+            continue;
         }
-    }
-    let sak = |r: u32| personer[r as usize].sak_id.as_str();
-    // Checked row by row in extract order, where a row's leader is usually close by (a case's persons
-    // tend to be listed together) rather than in hash order, which jumps all over the extract.
-    let mut collided: Vec<u32> = (0..n as u32)
-        .into_par_iter()
-        .filter(|&r| sak(r) != sak(leader[r as usize]))
-        .map(|r| leader[r as usize])
-        .collect();
-    if !collided.is_empty() {
-        // Different sak ids with the same hash (rare): those groups are counted by the text.
-        collided.sort_unstable();
-        collided.dedup();
-        for w in starts.windows(2) {
-            let g = &rows[w[0] as usize..w[1] as usize];
-            if collided.binary_search(&g[0]).is_err() {
-                continue;
-            }
-            let mut g = g.to_vec();
-            g.sort_by(|&x, &y| sak(x).cmp(sak(y))); // stable
-            for sub in g.chunk_by(|&x, &y| sak(x) == sak(y)) {
-                let c = sub.iter().filter(|&&r| !newborn[r as usize]).count() as u32;
-                for &r in sub {
-                    count[r as usize] = c;
-                }
+        // Several runs with one hash: a case listed in several places or, rarely, a collision.
+        same_hash.clear();
+        same_hash.extend_from_slice(g);
+        same_hash.sort_by(|&x, &y| sak(x).cmp(sak(y)));
+        for case in same_hash.chunk_by(|&x, &y| sak(x) == sak(y)) {
+            let c = case.iter().map(|&run| counted(run)).sum();
+            for &run in case {
+                count[rows(run)].fill(c);
             }
         }
     }
@@ -713,7 +722,7 @@ impl<'a> Engine<'a> {
     ) -> Engine<'a> {
         let personer = &extract.personer;
         let ((persons, by_sak), (moves, ledger_index)) = rayon::join(
-            || rayon::join(|| PersonIndex::build(personer), || sak_order(personer)),
+            || rayon::join(|| PersonIndex::build(personer), || sak_runs(personer)),
             || {
                 rayon::join(
                     || MoveIndex::build(&extract.flyttinger, params.basis_date),
@@ -721,10 +730,7 @@ impl<'a> Engine<'a> {
                 )
             },
         );
-        let (mothers, referents) = rayon::join(
-            || resolve_links(personer, &persons, |p| p.mor_fnr),
-            || resolve_links(personer, &persons, |p| p.referanse_fnr),
-        );
+        let [mothers, referents] = resolve_links(personer, &persons);
         let newborn = it4_newborns(personer, &mothers);
         let ((sak_counts, ledger_orphans), (mothers, referents)) = rayon::join(
             || {
@@ -1548,9 +1554,7 @@ struct Block {
 
 /// The fnr's 11 digits as a number (< 10^11): orders like the fnr itself.
 fn fnr_number(f: &Fnr) -> u64 {
-    f.as_str()
-        .bytes()
-        .fold(0u64, |a, b| a * 10 + u64::from(b.wrapping_sub(b'0')))
+    f.number()
 }
 
 fn yn(b: bool) -> &'static str {
