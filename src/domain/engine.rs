@@ -229,7 +229,8 @@ impl PersonIndex {
 /// person named, `u32::MAX` when that person is not in the extract. Resolved in number order with one
 /// forward walk over the person index instead of a bisection each; one pass over the rows for both.
 fn resolve_links(personer: &[Person], persons: &PersonIndex) -> [Vec<(u32, u32)>; 2] {
-    let (mut mothers, mut referents): (Vec<(u64, u32)>, Vec<(u64, u32)>) = personer
+    type Wanted = Vec<(u64, u32)>;
+    let (mut mothers, mut referents): (Wanted, Wanted) = personer
         .par_iter()
         .enumerate()
         .fold(
@@ -807,7 +808,7 @@ impl<'a> Engine<'a> {
         let size = std::mem::size_of::<Person>();
         let off = (p as *const Person as usize).wrapping_sub(personer.as_ptr() as usize);
         let row = off / size;
-        if off % size != 0 || !personer.get(row).is_some_and(|q| std::ptr::eq(q, p)) {
+        if !off.is_multiple_of(size) || !personer.get(row).is_some_and(|q| std::ptr::eq(q, p)) {
             return None;
         }
         self.persons.position(num, row)
