@@ -5,6 +5,11 @@
 //! One person at a time goes through [`Engine::assess`] (rules → accruals per line key) and
 //! [`net_person`] (accrued − already paid). `tilskudd explain` calls exactly these two functions with
 //! tracing switched on, so its trail reproduces the person's `grunnlag.csv` lines by construction.
+//!
+//! Cost (issue 6): the indexes are sorted vectors (fnr as a number, row index) searched by bisection —
+//! about 12 bytes per person, built with a couple of sorts — and the per-person work allocates nothing
+//! in the common case ([`Engine::assess_into`]): a grant year's months go to their owners in runs, each
+//! run one subtraction of the rate's cumulative IT-13 amounts in øre.
 
 use crate::domain::avvik::Avvik;
 pub use crate::domain::basis::RuleSet;
@@ -14,6 +19,7 @@ use crate::domain::basis::{
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
 use crate::domain::ledger::{LedgerLine, LineKey};
+use crate::domain::money::from_ore;
 use crate::domain::person::{Extract, Flytting, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
 use crate::domain::rules::em;
@@ -22,12 +28,13 @@ use crate::domain::termin::Termin;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hasher;
 
-/// A fast non-cryptographic hasher (the rotate–xor–multiply of rustc's FxHash) for the engine's indexes
-/// by fnr, sak and rate: SipHash was a visible share of a national run. The keys come from the
-/// operator's own files, so hash flooding is not a concern.
+/// A fast non-cryptographic hasher (the rotate–xor–multiply of rustc's FxHash), used to group persons by
+/// `sak_id` (IT-8). The keys come from the operator's own files, so hash flooding is not a concern, and
+/// equal hashes are always checked against the text.
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher(u64);
 
@@ -79,7 +86,507 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// An fnr as a number is below 10^11 < 2^37.
+const FNR_BITS: u32 = 37;
+
+/// Bits needed to number `n` rows (at least 1).
+fn index_bits(n: usize) -> u32 {
+    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Rows `0..keys.len()` ordered by (key, row) — equal keys keep row order — returned as the sorted keys
+/// and the rows. Every key must be below 2^`key_bits`. Key and row are packed into one `u64` when they
+/// fit (one sort of 8-byte integers; always so for fnr numbers below 2^27 rows). Rows are `u32`: an
+/// extract of more than 4 billion rows would not fit in memory anyway.
+fn sort_rows_by_key(mut keys: Vec<u64>, key_bits: u32) -> (Vec<u64>, Vec<u32>) {
+    let bits = index_bits(keys.len());
+    if key_bits + bits <= 64 {
+        for (i, k) in keys.iter_mut().enumerate() {
+            *k = (*k << bits) | i as u64;
+        }
+        keys.par_sort_unstable();
+        let mask = (1u64 << bits) - 1;
+        let rows = keys.iter().map(|&v| (v & mask) as u32).collect();
+        for k in keys.iter_mut() {
+            *k >>= bits;
+        }
+        (keys, rows)
+    } else {
+        let mut pairs: Vec<(u64, u32)> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, i as u32))
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.into_iter().unzip()
+    }
+}
+
+/// The start of each run of equal values in a sorted slice, and `v.len()` at the end.
+fn run_starts(v: &[u64]) -> Vec<u32> {
+    let mut starts: Vec<u32> = (0..v.len())
+        .filter(|&i| i == 0 || v[i] != v[i - 1])
+        .map(|i| i as u32)
+        .collect();
+    starts.push(v.len() as u32);
+    starts
+}
+
+/// Which search a thread's hint belongs to (see [`seek`]).
+#[derive(Clone, Copy)]
+enum Hint {
+    Persons,
+    Contains,
+    Moves,
+    Ledger,
+    Mothers,
+    Referents,
+}
+
+thread_local! {
+    /// Where this thread's previous search of each kind ended. A termin run looks its persons up in fnr
+    /// order, so the next answer is at or just after it: a comparison or two instead of a bisection (some
+    /// twenty dependent loads). Only a starting point: every answer is checked, so a stale hint (another
+    /// engine, another order) costs time, never correctness.
+    static HINTS: [Cell<usize>; 6] = const { [const { Cell::new(0) }; 6] };
+}
+
+/// The first index `i` with `keys[i] >= key` in a sorted slice: galloping forward from `hint` when every
+/// key before it is smaller, else by bisection.
+fn lower_bound_from<T: Ord + Copy>(keys: &[T], key: T, hint: usize) -> usize {
+    if hint > keys.len() || (hint > 0 && keys[hint - 1] >= key) {
+        return keys.partition_point(|&x| x < key);
+    }
+    // Invariant: keys[..lo] < key.
+    let mut lo = hint;
+    let mut step = 1;
+    while lo + step <= keys.len() && keys[lo + step - 1] < key {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(keys.len());
+    lo + keys[lo..hi].partition_point(|&x| x < key)
+}
+
+/// [`lower_bound_from`] this thread's hint of the kind, which it then moves to the answer.
+fn seek<T: Ord + Copy>(hint: Hint, keys: &[T], key: T) -> usize {
+    HINTS.with(|h| {
+        let cell = &h[hint as usize];
+        let i = lower_bound_from(keys, key, cell.get());
+        cell.set(i);
+        i
+    })
+}
+
+/// The person rows by fødselsnummer: [`fnr_number`] and row, sorted by (number, row). 12 bytes a person.
+pub struct PersonIndex {
+    nums: Vec<u64>,
+    rows: Vec<u32>,
+}
+
+impl PersonIndex {
+    fn build(personer: &[Person]) -> PersonIndex {
+        let keys = personer.par_iter().map(|p| fnr_number(&p.fnr)).collect();
+        let (nums, rows) = sort_rows_by_key(keys, FNR_BITS);
+        PersonIndex { nums, rows }
+    }
+
+    /// The first row (in extract order) with this number, by bisection. The reader refuses duplicate
+    /// persons; should one slip through, the first row wins.
+    fn find(&self, num: u64) -> Option<usize> {
+        let i = self.nums.partition_point(|&x| x < num);
+        (self.nums.get(i) == Some(&num)).then(|| self.rows[i] as usize)
+    }
+
+    /// The position (in fnr order) of row `row`, whose fnr number is `num`.
+    fn position(&self, num: u64, row: usize) -> Option<usize> {
+        let from = seek(Hint::Persons, &self.nums, num);
+        (from..self.nums.len())
+            .take_while(|&k| self.nums[k] == num)
+            .find(|&k| self.rows[k] as usize == row)
+    }
+
+    /// Whether a person with this fnr is in the extract (fast for fnrs asked in order).
+    pub fn contains_key(&self, fnr: &Fnr) -> bool {
+        let num = fnr_number(fnr);
+        self.nums.get(seek(Hint::Contains, &self.nums, num)) == Some(&num)
+    }
+
+    /// All rows in fnr order; rows with the same fnr in extract order.
+    pub fn rows_in_fnr_order(&self) -> &[u32] {
+        &self.rows
+    }
+
+    /// For every row, its position in fnr order.
+    fn positions_of_rows(&self) -> Vec<u32> {
+        let mut pos = vec![0u32; self.rows.len()];
+        for (k, &r) in self.rows.iter().enumerate() {
+            pos[r as usize] = k as u32;
+        }
+        pos
+    }
+}
+
+/// For every row naming a person (`mor_fnr` and `referanse_fnr`): the row and the first row of the
+/// person named, `u32::MAX` when that person is not in the extract. Resolved in number order with one
+/// forward walk over the person index instead of a bisection each; one pass over the rows for both.
+fn resolve_links(personer: &[Person], persons: &PersonIndex) -> [Vec<(u32, u32)>; 2] {
+    type Wanted = Vec<(u64, u32)>;
+    let (mut mothers, mut referents): (Wanted, Wanted) = personer
+        .par_iter()
+        .enumerate()
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut m, mut f), (r, p)| {
+                if let Some(x) = p.mor_fnr {
+                    m.push((fnr_number(&x), r as u32));
+                }
+                if let Some(x) = p.referanse_fnr {
+                    f.push((fnr_number(&x), r as u32));
+                }
+                (m, f)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |(mut m1, mut f1), (m2, f2)| {
+                m1.extend(m2);
+                f1.extend(f2);
+                (m1, f1)
+            },
+        );
+    let resolve = |want: &mut Vec<(u64, u32)>| -> Vec<(u32, u32)> {
+        want.sort_unstable();
+        let mut k = 0;
+        want.iter()
+            .map(|&(num, r)| {
+                k = lower_bound_from(&persons.nums, num, k);
+                let target = match persons.nums.get(k) {
+                    Some(&x) if x == num => persons.rows[k],
+                    _ => u32::MAX,
+                };
+                (r, target)
+            })
+            .collect()
+    };
+    [resolve(&mut mothers), resolve(&mut referents)]
+}
+
+/// The persons (by position in fnr order) naming a person of the extract, with that person's row.
+struct Links {
+    pos: Vec<u32>,
+    row: Vec<u32>,
+}
+
+impl Links {
+    fn new(resolved: &[(u32, u32)], pos_of_row: &[u32]) -> Links {
+        let mut v: Vec<(u32, u32)> = resolved
+            .iter()
+            .filter(|l| l.1 != u32::MAX)
+            .map(|&(r, t)| (pos_of_row[r as usize], t))
+            .collect();
+        v.sort_unstable();
+        let (pos, row) = v.into_iter().unzip();
+        Links { pos, row }
+    }
+
+    fn of(&self, hint: Hint, pos: usize) -> Option<usize> {
+        let key = u32::try_from(pos).ok()?;
+        let i = seek(hint, &self.pos, key);
+        (self.pos.get(i) == Some(&key)).then(|| self.row[i] as usize)
+    }
+}
+
+/// The moves known on the basis date, grouped by person: `list[start[g]..start[g + 1]]` are the moves
+/// of the person numbered `nums[g]`, in date order (ties in file order, SPEC §1.4).
+struct MoveIndex {
+    nums: Vec<u64>,
+    start: Vec<u32>,
+    list: Vec<(NaiveDate, Knr)>,
+}
+
+impl MoveIndex {
+    fn build(flyttinger: &[Flytting], basis: NaiveDate) -> MoveIndex {
+        // Sorted whole by (person, date, file line): a person's moves in date order, same-date moves in
+        // file order (SPEC §1.4). [model (a)] Moves dated after the basis date are not yet known.
+        let mut all: Vec<(u64, NaiveDate, u32, Knr)> = flyttinger
+            .par_iter()
+            .enumerate()
+            .filter(|(_, f)| f.flyttedato <= basis)
+            .map(|(i, f)| (fnr_number(&f.fnr), f.flyttedato, i as u32, f.til_kommune))
+            .collect();
+        all.par_sort_unstable_by_key(|m| (m.0, m.1, m.2));
+        let mut nums = Vec::new();
+        let mut start = Vec::new();
+        for (i, m) in all.iter().enumerate() {
+            if i == 0 || all[i - 1].0 != m.0 {
+                nums.push(m.0);
+                start.push(i as u32);
+            }
+        }
+        start.push(all.len() as u32);
+        MoveIndex {
+            nums,
+            start,
+            list: all.into_iter().map(|m| (m.1, m.3)).collect(),
+        }
+    }
+
+    /// The moves of the person numbered `num`; `hinted` for lookups in fnr order (a run's own persons).
+    fn of(&self, num: u64, hinted: bool) -> &[(NaiveDate, Knr)] {
+        let g = if hinted {
+            seek(Hint::Moves, &self.nums, num)
+        } else {
+            self.nums.partition_point(|&x| x < num)
+        };
+        if self.nums.get(g) != Some(&num) {
+            return &[];
+        }
+        &self.list[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+}
+
+/// The ledger lines grouped by person, each person's lines in ledger order.
+struct LedgerIndex<'a> {
+    nums: Vec<u64>,
+    start: Vec<u32>,
+    lines: Vec<&'a LedgerLine>,
+}
+
+impl<'a> LedgerIndex<'a> {
+    fn build(ledger: &'a [LedgerLine]) -> LedgerIndex<'a> {
+        let nums: Vec<u64> = ledger.par_iter().map(|l| fnr_number(&l.key.fnr)).collect();
+        // A ledger written by `termin` (utbetalt.csv) is sorted by key, so by fnr: no sort needed.
+        let (nums, lines) = if nums.is_sorted() {
+            (nums, ledger.iter().collect())
+        } else {
+            let (nums, rows) = sort_rows_by_key(nums, FNR_BITS);
+            let lines = rows.iter().map(|&r| &ledger[r as usize]).collect();
+            (nums, lines)
+        };
+        let start = run_starts(&nums);
+        let nums = start[..start.len() - 1]
+            .iter()
+            .map(|&s| nums[s as usize])
+            .collect();
+        LedgerIndex { nums, start, lines }
+    }
+
+    fn of(&self, num: u64) -> &[&'a LedgerLine] {
+        let g = seek(Hint::Ledger, &self.nums, num);
+        if self.nums.get(g) != Some(&num) {
+            return &[];
+        }
+        &self.lines[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+
+    /// T-2: the lines whose person is not in the extract, in ledger order (one merge walk of the two
+    /// fnr-sorted lists).
+    fn without_person(
+        &self,
+        ledger: &'a [LedgerLine],
+        persons: &PersonIndex,
+    ) -> Vec<&'a LedgerLine> {
+        let mut out = Vec::new();
+        let mut p = 0;
+        for (g, &num) in self.nums.iter().enumerate() {
+            while p < persons.nums.len() && persons.nums[p] < num {
+                p += 1;
+            }
+            if persons.nums.get(p) != Some(&num) {
+                out.extend_from_slice(
+                    &self.lines[self.start[g] as usize..self.start[g + 1] as usize],
+                );
+            }
+        }
+        // Back to ledger order: the lines' positions in the ledger slice follow their addresses.
+        let base = ledger.as_ptr() as usize;
+        out.sort_by_key(|l| (*l as *const LedgerLine as usize).wrapping_sub(base));
+        out
+    }
+}
+
+/// A rate with its IT-13 cumulative month amounts in øre.
+struct RateEntry {
+    belop: Decimal,
+    cum: [i128; 13],
+}
+
+/// The rate table by (year, code): a dense array when the years span a sane range, else bisection.
+struct RateIndex {
+    y0: i32,
+    years: usize,
+    /// `(year − y0) · codes + code` → position in `entries`, `u32::MAX` if absent.
+    slots: Vec<u32>,
+    entries: Vec<((i32, RateCode), RateEntry)>,
+}
+
+const CODES: usize = RateCode::ALL.len();
+
+impl RateIndex {
+    fn build(rates: &RateTable) -> RateIndex {
+        // IT-13 month amounts, once per rate instead of once per person. `iter` is in (year, code) order.
+        let entries: Vec<((i32, RateCode), RateEntry)> = rates
+            .iter()
+            .map(|r| {
+                (
+                    (r.ar, r.kode),
+                    RateEntry {
+                        belop: r.belop,
+                        cum: it::it13_cumulative_ore(r.belop),
+                    },
+                )
+            })
+            .collect();
+        let y0 = entries.first().map_or(0, |e| e.0 .0);
+        let y1 = entries.last().map_or(0, |e| e.0 .0);
+        let years = usize::try_from(i64::from(y1) - i64::from(y0) + 1).unwrap_or(0);
+        let mut slots = Vec::new();
+        if !entries.is_empty() && years <= 10_000 {
+            slots = vec![u32::MAX; years * CODES];
+            for (i, ((y, k), _)) in entries.iter().enumerate() {
+                slots[(y - y0) as usize * CODES + *k as usize] = i as u32;
+            }
+        }
+        RateIndex {
+            y0,
+            years,
+            slots,
+            entries,
+        }
+    }
+
+    fn get(&self, year: i32, kode: RateCode) -> Option<&RateEntry> {
+        if !self.slots.is_empty() {
+            let dy = i64::from(year) - i64::from(self.y0);
+            if dy < 0 || dy >= self.years as i64 {
+                return None;
+            }
+            let i = self.slots[dy as usize * CODES + kode as usize];
+            return self.entries.get(i as usize).map(|e| &e.1);
+        }
+        self.entries
+            .binary_search_by(|e| e.0.cmp(&(year, kode)))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+}
+
+/// IT-10 reference dates of the years a termin can accrue (from the automatic-payment start to the basis
+/// year), twelve a year; other years are computed when asked.
+struct RefDates {
+    y0: i32,
+    dates: Vec<NaiveDate>,
+}
+
+impl RefDates {
+    fn build(params: &Params) -> RefDates {
+        let y0 = params.auto_from.min(params.termin.year) - 1;
+        let y1 = params.termin.year.max(params.basis_date.year()) + 1;
+        let dates = if (0..=200).contains(&(i64::from(y1) - i64::from(y0))) {
+            (y0..=y1)
+                .flat_map(|y| (1..=12).map(move |m| it::it10_reference_date(y, m)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        RefDates { y0, dates }
+    }
+
+    fn get(&self, y: i32, m: u32) -> NaiveDate {
+        let i = (i64::from(y) - i64::from(self.y0)) * 12 + i64::from(m) - 1;
+        match usize::try_from(i).ok().and_then(|i| self.dates.get(i)) {
+            Some(d) => *d,
+            None => it::it10_reference_date(y, m),
+        }
+    }
+}
+
+/// [model] For the IT-8 count: a person with `mor_fnr` born after the mother's settlement (mother in the
+/// extract), or on/after its own `bosettingsdato` when the mother is absent. Per row, from the rows'
+/// resolved mothers.
+fn it4_newborns(personer: &[Person], mothers: &[(u32, u32)]) -> Vec<bool> {
+    let mut newborn = vec![false; personer.len()];
+    for &(r, m) in mothers {
+        let p = &personer[r as usize];
+        newborn[r as usize] = match personer.get(m as usize) {
+            Some(mother) => p.fodselsdato > mother.bosettingsdato,
+            None => p.fodselsdato >= p.bosettingsdato,
+        };
+    }
+    newborn
+}
+
+/// IT-8, first half: the runs of rows with one `sak_id` in extract order (a case's persons are usually
+/// listed together), and the runs ordered by a hash of the id, so that runs of one case are adjacent.
+struct SakRuns {
+    /// First row of each run, then the number of rows.
+    start: Vec<u32>,
+    /// Hashes in order, and the runs in that order.
+    keys: Vec<u64>,
+    order: Vec<u32>,
+}
+
+fn sak_runs(personer: &[Person]) -> SakRuns {
+    let n = personer.len();
+    // The hash is cut to fit beside a run number below 2^bits (n runs at most).
+    let bits = index_bits(n);
+    let (mut start, keys): (Vec<u32>, Vec<u64>) = (0..n)
+        .into_par_iter()
+        .filter(|&r| r == 0 || personer[r].sak_id != personer[r - 1].sak_id)
+        .map(|r| {
+            let mut h = FxHasher::default();
+            h.write(personer[r].sak_id.as_bytes());
+            (r as u32, h.finish() >> bits)
+        })
+        .unzip();
+    let (keys, order) = sort_rows_by_key(keys, 64 - bits);
+    start.push(n as u32);
+    SakRuns { start, keys, order }
+}
+
+/// IT-8: per person, in fnr order (the order of `persons`), the number of persons of the extract with
+/// its `sak_id`, IT-4 newborns not counted (all accepted rows counted). Rows within a run have equal ids
+/// (compared with their neighbour); runs with equal hashes are grouped by the text, so a hash collision
+/// never merges two cases.
+fn sak_counts(
+    personer: &[Person],
+    persons: &PersonIndex,
+    runs: SakRuns,
+    newborn: &[bool],
+) -> Vec<u32> {
+    let SakRuns { start, keys, order } = runs;
+    let rows = |run: u32| start[run as usize] as usize..start[run as usize + 1] as usize;
+    let counted = |run: u32| newborn[rows(run)].iter().filter(|&&b| !b).count() as u32;
+    let sak = |run: u32| personer[start[run as usize] as usize].sak_id.as_str();
+    let mut count = vec![0u32; personer.len()];
+    let mut same_hash: Vec<u32> = Vec::new();
+    for w in run_starts(&keys).windows(2) {
+        let g = &order[w[0] as usize..w[1] as usize];
+        if let [run] = g {
+            let c = counted(*run);
+            count[rows(*run)].fill(c);
+            continue;
+        }
+        // Several runs with one hash: a case listed in several places or, rarely, a collision.
+        same_hash.clear();
+        same_hash.extend_from_slice(g);
+        same_hash.sort_by(|&x, &y| sak(x).cmp(sak(y)));
+        for case in same_hash.chunk_by(|&x, &y| sak(x) == sak(y)) {
+            let c = case.iter().map(|&run| counted(run)).sum();
+            for &run in case {
+                count[rows(run)].fill(c);
+            }
+        }
+    }
+    persons.rows.iter().map(|&r| count[r as usize]).collect()
+}
+
+/// Rule ids of the accrual lines (SPEC §4), before the per-person additions (IT-3, IT-4, IT-11, T-2).
+const YEAR1_RULES: RuleSet = RuleSet::of(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
+const ONE_OFF_RULES: RuleSet = RuleSet::of(&["IT-7", "IT-9", "IT-12"]);
+const MONTHLY_RULES: RuleSet = RuleSet::of(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
+const EM_RULES: RuleSet = RuleSet::of(&["EM-1", "EM-2", "EM-3", "EM-4"]);
 
 /// What a termin run is asked to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,14 +695,20 @@ pub struct Engine<'a> {
     pub extract: &'a Extract,
     pub rates: &'a RateTable,
     pub ledger: &'a [LedgerLine],
-    persons: FxMap<Fnr, &'a Person>,
+    persons: PersonIndex,
     /// Moves known on the basis date, per person, in date order (ties in file order).
-    moves: FxMap<Fnr, Vec<&'a Flytting>>,
-    /// IT-8: persons per `sak_id`, IT-4 newborns not counted, all accepted rows counted.
-    sak_counts: FxMap<&'a str, u32>,
-    ledger_by_fnr: FxMap<Fnr, Vec<&'a LedgerLine>>,
-    /// IT-13 month amounts of every rate, computed once per (year, code) instead of once per person.
-    month_amounts: FxMap<(i32, RateCode), [Decimal; 12]>,
+    moves: MoveIndex,
+    /// IT-8: per person, in fnr order (as `persons`), the persons of its `sak_id`, IT-4 newborns not
+    /// counted.
+    sak_counts: Vec<u32>,
+    /// IT-4 / IT-5: the mother and the referent of the persons naming one that is in the extract.
+    mothers: Links,
+    referents: Links,
+    ledger_index: LedgerIndex<'a>,
+    ledger_orphans: Vec<&'a LedgerLine>,
+    /// Every rate with its IT-13 cumulative month amounts, computed once per (year, code).
+    rate_index: RateIndex,
+    ref_dates: RefDates,
 }
 
 fn known(d: Option<NaiveDate>, basis: NaiveDate) -> Option<NaiveDate> {
@@ -210,108 +723,207 @@ impl<'a> Engine<'a> {
         rates: &'a RateTable,
         ledger: &'a [LedgerLine],
     ) -> Engine<'a> {
-        let mut persons: FxMap<Fnr, &Person> =
-            FxMap::with_capacity_and_hasher(extract.personer.len(), Default::default());
-        for p in &extract.personer {
-            // The reader refuses duplicates; should one slip through, the first row wins.
-            persons.entry(p.fnr).or_insert(p);
-        }
-        let mut moves: FxMap<Fnr, Vec<&Flytting>> = FxMap::default();
-        for f in &extract.flyttinger {
-            if f.flyttedato <= params.basis_date {
-                moves.entry(f.fnr).or_default().push(f);
-            }
-        }
-        for v in moves.values_mut() {
-            v.sort_by_key(|f| f.flyttedato); // stable: same-date moves keep file order (SPEC §1.4)
-        }
-        let mut engine = Engine {
+        let personer = &extract.personer;
+        let ((persons, by_sak), (moves, ledger_index)) = rayon::join(
+            || rayon::join(|| PersonIndex::build(personer), || sak_runs(personer)),
+            || {
+                rayon::join(
+                    || MoveIndex::build(&extract.flyttinger, params.basis_date),
+                    || LedgerIndex::build(ledger),
+                )
+            },
+        );
+        let [mothers, referents] = resolve_links(personer, &persons);
+        let newborn = it4_newborns(personer, &mothers);
+        let ((sak_counts, ledger_orphans), (mothers, referents)) = rayon::join(
+            || {
+                rayon::join(
+                    || sak_counts(personer, &persons, by_sak, &newborn),
+                    || ledger_index.without_person(ledger, &persons),
+                )
+            },
+            || {
+                let pos_of_row = persons.positions_of_rows();
+                (
+                    Links::new(&mothers, &pos_of_row),
+                    Links::new(&referents, &pos_of_row),
+                )
+            },
+        );
+        Engine {
             params,
             extract,
             rates,
             ledger,
             persons,
             moves,
-            sak_counts: FxMap::default(),
-            ledger_by_fnr: FxMap::default(),
-            month_amounts: rates
-                .iter()
-                .map(|r| ((r.ar, r.kode), it::it13_month_amounts(r.belop)))
-                .collect(),
-        };
-        let mut sak_counts: FxMap<&str, u32> = FxMap::default();
-        for p in &extract.personer {
-            if !engine.is_it4_newborn(p) {
-                *sak_counts.entry(p.sak_id.as_str()).or_default() += 1;
-            }
+            sak_counts,
+            mothers,
+            referents,
+            ledger_index,
+            ledger_orphans,
+            rate_index: RateIndex::build(rates),
+            ref_dates: RefDates::build(&params),
         }
-        engine.sak_counts = sak_counts;
-        let mut by_fnr: FxMap<Fnr, Vec<&LedgerLine>> = FxMap::default();
-        for l in ledger {
-            by_fnr.entry(l.key.fnr).or_default().push(l);
-        }
-        engine.ledger_by_fnr = by_fnr;
-        engine
     }
 
     pub fn person(&self, fnr: &Fnr) -> Option<&'a Person> {
-        self.persons.get(fnr).copied()
+        let extract: &'a Extract = self.extract;
+        self.persons
+            .find(fnr_number(fnr))
+            .map(|i| &extract.personer[i])
+    }
+
+    /// The rows of the extract in fnr order (equal fnrs in extract order): the order a termin's basis is
+    /// written in, sorted once here.
+    pub fn rows_in_fnr_order(&self) -> &[u32] {
+        self.persons.rows_in_fnr_order()
     }
 
     /// The ledger lines of one person, in ledger order.
     pub fn paid_lines(&self, fnr: &Fnr) -> &[&'a LedgerLine] {
-        self.ledger_by_fnr
-            .get(fnr)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        if self.ledger.is_empty() {
+            return &[];
+        }
+        self.ledger_index.of(fnr_number(fnr))
     }
 
-    /// [model] For the IT-8 count: a person with `mor_fnr` born after the mother's settlement (mother in
-    /// the extract), or on/after its own `bosettingsdato` when the mother is absent.
-    fn is_it4_newborn(&self, p: &Person) -> bool {
-        match p.mor_fnr {
-            None => false,
-            Some(m) => match self.persons.get(&m) {
-                Some(mother) => p.fodselsdato > mother.bosettingsdato,
-                None => p.fodselsdato >= p.bosettingsdato,
-            },
+    /// T-2: the ledger lines whose person is not in the extract, in ledger order (left alone).
+    pub fn ledger_lines_without_person(&self) -> &[&'a LedgerLine] {
+        &self.ledger_orphans
+    }
+
+    /// The moves of one person known on the basis date, in date order (ties in file order). `hinted`
+    /// for the person being assessed (a run goes in fnr order).
+    fn moves_of(&self, num: u64, hinted: bool) -> &[(NaiveDate, Knr)] {
+        if self.moves.list.is_empty() {
+            return &[];
+        }
+        self.moves.of(num, hinted)
+    }
+
+    /// The position in fnr order of `p`, when `p` is one of the extract's rows (as in a run and in
+    /// `explain`). Its row follows from its address, checked with `ptr::eq` (plain address arithmetic, no
+    /// unsafe).
+    fn position_of(&self, p: &Person, num: u64) -> Option<usize> {
+        let personer = &self.extract.personer;
+        let size = std::mem::size_of::<Person>();
+        let off = (p as *const Person as usize).wrapping_sub(personer.as_ptr() as usize);
+        let row = off / size;
+        if !off.is_multiple_of(size) || !personer.get(row).is_some_and(|q| std::ptr::eq(q, p)) {
+            return None;
+        }
+        self.persons.position(num, row)
+    }
+
+    /// IT-8: the persons of the extract with `p`'s `sak_id`, IT-4 newborns not counted.
+    fn sak_count(&self, p: &Person, pos: Option<usize>) -> u32 {
+        match pos {
+            Some(k) => self.sak_counts[k],
+            // A person from outside the extract (only a caller of the library can do that): counted
+            // directly.
+            None => {
+                let personer = &self.extract.personer;
+                personer
+                    .iter()
+                    .filter(|q| {
+                        q.sak_id == p.sak_id
+                            && match q.mor_fnr {
+                                None => true,
+                                Some(m) => match self.person(&m) {
+                                    Some(mother) => q.fodselsdato <= mother.bosettingsdato,
+                                    None => q.fodselsdato < q.bosettingsdato,
+                                },
+                            }
+                    })
+                    .count() as u32
+            }
         }
     }
 
-    /// A person's residence over time, from a given settlement (IT-10), with the moves known now.
-    fn residence(&self, fnr: &Fnr, settled: NaiveDate, first: Knr) -> Residence {
-        let moves = self
-            .moves
-            .get(fnr)
-            .map(|v| v.iter().map(|f| (f.flyttedato, f.til_kommune)).collect())
-            .unwrap_or_default();
-        Residence {
-            settled,
-            first,
-            moves,
+    /// The person `p` names in `name` (its mother or referent), if in the extract.
+    fn named(
+        &self,
+        links: &Links,
+        hint: Hint,
+        pos: Option<usize>,
+        name: Fnr,
+    ) -> Option<&'a Person> {
+        let extract: &'a Extract = self.extract;
+        match pos {
+            Some(k) => links.of(hint, k).map(|r| &extract.personer[r]),
+            None => self.person(&name),
         }
     }
 
-    /// IT-7 / EM-2: the rate of the calendar year, with its twelve IT-13 month amounts; a missing rate
+    /// IT-7 / EM-2: the rate of the calendar year, with its IT-13 cumulative month amounts; a missing rate
     /// stops the run (SPEC §1.6).
     fn rate(
         &self,
         year: i32,
         kode: RateCode,
         used: &mut Vec<(i32, RateCode)>,
-    ) -> Result<(Decimal, &[Decimal; 12]), MissingRate> {
-        let r = self.rates.get(year, kode)?;
-        let months = self
-            .month_amounts
-            .get(&(year, kode))
+    ) -> Result<&RateEntry, MissingRate> {
+        let r = self
+            .rate_index
+            .get(year, kode)
             .ok_or(MissingRate { year, kode })?;
         used.push((year, kode));
-        Ok((r.belop, months))
+        Ok(r)
+    }
+
+    /// IT-10: the owner of each month `lo..=hi` of year `y` (index = month), reading the residence on
+    /// each month's reference date (capped by death/emigration) with one pass over the moves.
+    fn month_owners(
+        &self,
+        res: &Residence,
+        y: i32,
+        (lo, hi): (u32, u32),
+        death: Option<NaiveDate>,
+        owners: &mut [Knr; 13],
+    ) {
+        if res.moves.is_empty() {
+            // Without moves every month belongs to the settlement municipality.
+            for o in &mut owners[lo as usize..=hi as usize] {
+                *o = res.first;
+            }
+            return;
+        }
+        let mut walk = res.walk();
+        for m in lo..=hi {
+            // Reading dates grow with the month, so the walk only moves forward.
+            owners[m as usize] = walk.on(it::it10_read_on(self.ref_dates.get(y, m), death));
+        }
+    }
+
+    /// explain: the twelve months of a grant year with their IT-10 owners, read month by month with
+    /// [`it::it10_owner`] itself, their IT-13 amounts and what cut them; fills `owners` for T-1.
+    fn traced_months(
+        res: &Residence,
+        y: i32,
+        death: Option<NaiveDate>,
+        rate: &RateEntry,
+        cut_by: impl Fn(u32) -> Option<&'static str>,
+        owners: &mut [Knr; 13],
+    ) -> Vec<MonthShare> {
+        (1..=12)
+            .map(|m| {
+                let (owner, reference) = it::it10_owner(res, y, m, death);
+                owners[m as usize] = owner;
+                MonthShare {
+                    month: m,
+                    reference,
+                    owner,
+                    amount: from_ore(rate.cum[m as usize] - rate.cum[m as usize - 1]),
+                    cut_by: cut_by(m),
+                }
+            })
+            .collect()
     }
 
     /// Applies every rule to one person. `trace` fills the explanatory steps and month tables (explain).
+    /// Allocates a new [`Assessment`]; a loop over many persons can reuse one with [`Engine::assess_into`].
     pub fn assess(&self, p: &Person, trace: bool) -> Result<Assessment, MissingRate> {
-        let prm = self.params;
         let mut a = Assessment {
             fnr: p.fnr,
             duf: p.duf,
@@ -324,6 +936,29 @@ impl<'a> Engine<'a> {
             steps: Vec::new(),
             years: Vec::new(),
         };
+        self.assess_into(p, trace, &mut a)?;
+        Ok(a)
+    }
+
+    /// [`Engine::assess`] into an existing assessment, whose vectors are cleared and reused (no allocation
+    /// per person once they have grown). After an `Err` the assessment holds nothing meaningful.
+    pub fn assess_into(
+        &self,
+        p: &Person,
+        trace: bool,
+        a: &mut Assessment,
+    ) -> Result<(), MissingRate> {
+        let prm = self.params;
+        a.fnr = p.fnr;
+        a.duf = p.duf;
+        a.status = Status::Included;
+        a.settlement_date = p.bosettingsdato;
+        a.settlement_kommune = p.bosettingskommune;
+        a.avvik.clear();
+        a.accruals.clear();
+        a.rates_used.clear();
+        a.steps.clear();
+        a.years.clear();
         macro_rules! step {
             ($rule:expr, $($fmt:tt)*) => {
                 if trace {
@@ -331,6 +966,8 @@ impl<'a> Engine<'a> {
                 }
             };
         }
+        let num = fnr_number(&p.fnr);
+        let pos = self.position_of(p, num);
         let file = self.extract.personer_file.as_str();
         let exclude = |a: &mut Assessment, e: Exclusion, why: String| {
             a.status = Status::Excluded(e);
@@ -349,11 +986,15 @@ impl<'a> Engine<'a> {
         // IT-4 first determines the effective settlement (the exclusion itself is checked in rule order below).
         let mut newborn = Newborn::No;
         if let Some(mor) = p.mor_fnr {
-            match self.persons.get(&mor) {
+            match self.named(&self.mothers, Hint::Mothers, pos, mor) {
                 Some(m) => {
                     newborn = it::it4_newborn(p.fodselsdato, m.bosettingsdato);
                     if let Newborn::Within { limit } = newborn {
-                        let mres = self.residence(&m.fnr, m.bosettingsdato, m.bosettingskommune);
+                        let mres = Residence {
+                            settled: m.bosettingsdato,
+                            first: m.bosettingskommune,
+                            moves: self.moves_of(fnr_number(&m.fnr), false),
+                        };
                         a.settlement_date = p.fodselsdato;
                         a.settlement_kommune = mres.on(p.fodselsdato);
                         step!(
@@ -394,8 +1035,8 @@ impl<'a> Engine<'a> {
                 p.malgruppe,
                 e.code()
             );
-            exclude(&mut a, e, format!("malgruppe is '{}'", p.malgruppe));
-            return Ok(a);
+            exclude(a, e, format!("malgruppe is '{}'", p.malgruppe));
+            return Ok(());
         }
         step!("IT-1", "malgruppe = {}: in the target group", p.malgruppe);
 
@@ -410,8 +1051,8 @@ impl<'a> Engine<'a> {
                 "settled {} and registered {}, basis date {}: counts from a later termin",
                 a.settlement_date, p.registrert_dato, prm.basis_date
             );
-            exclude(&mut a, e, why);
-            return Ok(a);
+            exclude(a, e, why);
+            return Ok(());
         }
         step!(
             "IT-2",
@@ -438,11 +1079,11 @@ impl<'a> Engine<'a> {
             Err(e) => {
                 step!("IT-3", "settled {ys} before automatic payment ({}) and tidligere_utlost = nei → out ({})", prm.auto_from, e.code());
                 exclude(
-                    &mut a,
+                    a,
                     e,
                     format!("settled in {ys}, before automatic payment started in {}, and no grant triggered before: the municipality must apply", prm.auto_from),
                 );
-                return Ok(a);
+                return Ok(());
             }
         };
 
@@ -450,27 +1091,27 @@ impl<'a> Engine<'a> {
         if let Newborn::TooLate { limit } = newborn {
             step!("IT-4", "born {} more than 6 months after the mother's settlement (limit {limit}) → out (fodt_etter_6_mnd)", p.fodselsdato);
             exclude(
-                &mut a,
+                a,
                 Exclusion::FodtEtter6Mnd,
                 format!(
                     "born {}, later than {limit} (6 months after the mother's settlement)",
                     p.fodselsdato
                 ),
             );
-            return Ok(a);
+            return Ok(());
         }
 
         // IT-5
         if p.malgruppe.is_family() {
             if let (Some(r), Some(sd)) = (p.referanse_fnr, p.familie_soknadsdato) {
-                match self.persons.get(&r) {
+                match self.named(&self.referents, Hint::Referents, pos, r) {
                     Some(rp) => match it::it5_family_five_years(rp.bosettingsdato, sd) {
                         Ok(limit) => step!("IT-5", "family permit applied for {sd}, no later than {limit} (referent settled {} + 5 years)", rp.bosettingsdato),
                         Err(e) => {
                             let limit = it::add_months(rp.bosettingsdato, 60);
                             step!("IT-5", "family permit applied for {sd}, later than {limit} (referent settled {} + 5 years) → out ({})", rp.bosettingsdato, e.code());
-                            exclude(&mut a, e, format!("applied {sd}, more than 5 years after the referent's settlement {}", rp.bosettingsdato));
-                            return Ok(a);
+                            exclude(a, e, format!("applied {sd}, more than 5 years after the referent's settlement {}", rp.bosettingsdato));
+                            return Ok(());
                         }
                     },
                     None => {
@@ -491,7 +1132,11 @@ impl<'a> Engine<'a> {
         }
 
         // --- Included: accrue (T-1). ---
-        let res = self.residence(&p.fnr, a.settlement_date, a.settlement_kommune);
+        let res = Residence {
+            settled: a.settlement_date,
+            first: a.settlement_kommune,
+            moves: self.moves_of(num, true),
+        };
         let death = match (
             known(p.dodsdato, prm.basis_date),
             known(p.utvandringsdato, prm.basis_date),
@@ -500,25 +1145,18 @@ impl<'a> Engine<'a> {
             (x, y) => x.or(y),
         };
         if trace {
-            for (d, k) in &res.moves {
+            for (d, k) in res.moves {
                 step!("IT-10", "move on {d} to {k}");
             }
             if let Some(e) = death {
                 step!("IT-11", "death/emigration on {e}: år 2–5 carry nothing after {}-{:02}; år 1 and one-offs are kept whole", e.year(), e.month());
             }
         }
-        // IT-10: without moves every month belongs to the settlement municipality; the reference date is
-        // then only needed for the explain trail.
-        let owner_of = |y: i32, m: u32| -> (Knr, NaiveDate) {
-            if res.moves.is_empty() && !trace {
-                (res.first, NaiveDate::MIN)
-            } else {
-                it::it10_owner(&res, y, m, death)
-            }
-        };
-        // A person has few line keys (a handful per grant year): a small vector searched linearly beats a
-        // map, and is sorted by key once at the end.
-        let mut acc: Vec<Accrual> = Vec::with_capacity(16);
+        // A person has few line keys (a handful per grant year), kept in the assessment's own vector and
+        // sorted by key once at the end.
+        let mut acc = std::mem::take(&mut a.accruals);
+        // IT-10 owner of each month of the grant year at hand (index = month).
+        let mut owners = [res.first; 13];
         let newborn_rule = matches!(newborn, Newborn::Within { .. });
         let it3_rule = first_year > ys;
 
@@ -542,57 +1180,44 @@ impl<'a> Engine<'a> {
             if n == 1 {
                 // IT-8 category; IT-12: år 1 is due in full in the first termin the person counts.
                 let is_child = it::it8_is_child(p.fodselsdato, ys);
-                let alone = self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0) <= 1;
+                let in_sak = self.sak_count(p, pos);
+                let alone = in_sak <= 1;
                 let code = it::it8_year1_code(p.enslig_mindrearig, is_child, alone);
                 step!(
                     "IT-8",
                     "år 1 category {code}: enslig_mindrearig = {}, born {} (turns 18 in {}; child = {is_child}), persons in sak '{}' (newborns not counted) = {}",
                     yn(p.enslig_mindrearig), p.fodselsdato, p.fodselsdato.year() + 18, p.sak_id,
-                    self.sak_counts.get(p.sak_id.as_str()).copied().unwrap_or(0)
+                    in_sak
                 );
-                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = RuleSet::of(&["IT-6", "IT-7", "IT-8", "IT-10", "IT-12", "IT-13"]);
+                let rate = self.rate(y, code, &mut a.rates_used)?;
+                let mut regler = YEAR1_RULES;
                 if newborn_rule {
                     regler.front("IT-4");
                 }
-                let mut months = Vec::new();
-                for m in 1..=12 {
-                    let (owner, reference) = owner_of(y, m);
-                    let amount = month_amounts[m as usize - 1];
-                    add(
-                        &mut acc,
-                        LineKey {
-                            fnr: p.fnr,
-                            kommune: owner,
-                            kode: code,
-                            ar: y,
-                        },
-                        n,
-                        false,
-                        sats,
-                        amount,
-                        &regler,
-                    );
-                    if trace {
-                        months.push(MonthShare {
-                            month: m,
-                            reference,
-                            owner,
-                            amount,
-                            cut_by: None,
-                        });
-                    }
-                }
+                // IT-10 for all twelve months (none is cut: IT-11 does not apply to år 1).
                 if trace {
+                    let months = Self::traced_months(&res, y, death, rate, |_| None, &mut owners);
                     a.years.push(YearCalc {
                         kode: code,
                         ar: y,
                         tilskuddsar: n,
-                        sats,
+                        sats: rate.belop,
                         monthly: false,
                         months,
                     });
+                } else {
+                    self.month_owners(&res, y, (1, 12), death, &mut owners);
                 }
+                let line = GrantYear {
+                    fnr: p.fnr,
+                    kode: code,
+                    ar: y,
+                    tilskuddsar: n,
+                    sats: rate.belop,
+                    monthly: false,
+                    regler,
+                };
+                accrue_months(&mut acc, &line, &rate.cum, &owners, (1, 12));
                 // IT-9 one-offs, wholly to the settlement municipality.
                 let age = it::age_on(p.fodselsdato, a.settlement_date);
                 match it::it9_one_offs(p.fodselsdato, a.settlement_date) {
@@ -602,25 +1227,25 @@ impl<'a> Engine<'a> {
                             "age {age} on the settlement date {}: one-off {code}",
                             a.settlement_date
                         );
-                        let (sats, _) = self.rate(y, code, &mut a.rates_used)?;
-                        let mut regler = RuleSet::of(&["IT-7", "IT-9", "IT-12"]);
+                        let sats = self.rate(y, code, &mut a.rates_used)?.belop;
+                        let mut regler = ONE_OFF_RULES;
                         if newborn_rule {
                             regler.front("IT-4");
                         }
-                        add(
-                            &mut acc,
-                            LineKey {
+                        acc.push(Accrual {
+                            key: LineKey {
                                 fnr: p.fnr,
                                 kommune: a.settlement_kommune,
                                 kode: code,
                                 ar: y,
                             },
-                            n,
-                            false,
+                            tilskuddsar: n,
+                            maneder: None,
                             sats,
-                            sats,
-                            &regler,
-                        );
+                            // As a sum it was 0 + sats: the same value and scale.
+                            opptjent: Decimal::ZERO + sats,
+                            regler,
+                        });
                         if trace {
                             a.years.push(YearCalc {
                                 kode: code,
@@ -640,23 +1265,16 @@ impl<'a> Engine<'a> {
                 }
                 continue;
             }
-            // år 2–5: month by month (IT-10, IT-11, IT-12, IT-13).
+            // år 2–5: month by month (IT-10, IT-11, IT-12, IT-13). Both cuts keep a prefix of the year:
+            // months 1..=k11 count (IT-11) and 1..=k12 are due (IT-12).
             let Some(code) = RateCode::for_grant_year(n) else {
                 continue;
             };
-            let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
-                let m = i as u32 + 1;
-                let cut = if !it::it11_month_counts(death, y, m) {
-                    Some("IT-11")
-                } else if !it::it12_month_due(prm.termin, y, m) {
-                    Some("IT-12")
-                } else {
-                    None
-                };
-                (m, cut)
-            });
-            if due.iter().all(|(_, c)| c.is_some()) {
-                if trace && due.iter().any(|(_, c)| *c == Some("IT-11")) {
+            let k11 = it::it11_months(death, y);
+            let k12 = it::it12_months_due(prm.termin, y);
+            let due = (1, k11.min(k12));
+            if due.1 == 0 {
+                if trace && k11 < 12 {
                     step!(
                         "IT-11",
                         "år {n} ({y}): no month left after death/emigration"
@@ -666,35 +1284,50 @@ impl<'a> Engine<'a> {
                 }
                 continue;
             }
-            let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-            let mut regler = RuleSet::of(&["IT-6", "IT-7", "IT-10", "IT-12", "IT-13"]);
+            let rate = self.rate(y, code, &mut a.rates_used)?;
+            let mut regler = MONTHLY_RULES;
             if newborn_rule {
                 regler.front("IT-4");
             }
             if it3_rule {
                 regler.front("IT-3");
             }
-            if due.iter().any(|(_, c)| *c == Some("IT-11")) {
+            if k11 < 12 {
+                // Some month of the year is cut by IT-11.
                 regler.push_back("IT-11");
             }
-            let line = MonthlyYear {
+            if trace {
+                let cut_by = |m: u32| {
+                    if m > k11 {
+                        Some("IT-11")
+                    } else if m > k12 {
+                        Some("IT-12")
+                    } else {
+                        None
+                    }
+                };
+                let months = Self::traced_months(&res, y, death, rate, cut_by, &mut owners);
+                a.years.push(YearCalc {
+                    kode: code,
+                    ar: y,
+                    tilskuddsar: n,
+                    sats: rate.belop,
+                    monthly: true,
+                    months,
+                });
+            } else {
+                self.month_owners(&res, y, due, death, &mut owners);
+            }
+            let line = GrantYear {
                 fnr: p.fnr,
                 kode: code,
                 ar: y,
                 tilskuddsar: n,
-                sats,
+                sats: rate.belop,
+                monthly: true,
+                regler,
             };
-            if let Some(calc) = accrue_months(
-                &mut acc,
-                &line,
-                month_amounts,
-                &due,
-                &regler,
-                &owner_of,
-                trace,
-            ) {
-                a.years.push(calc);
-            }
+            accrue_months(&mut acc, &line, &rate.cum, &owners, due);
         }
 
         // EM-1…EM-4
@@ -722,55 +1355,63 @@ impl<'a> Engine<'a> {
                 let Some(code) = em::em2_category(y, b) else {
                     continue;
                 };
-                let due: [(u32, Option<&'static str>); 12] = std::array::from_fn(|i| {
-                    let m = i as u32 + 1;
-                    let cut = if !em::em3_month_counts(a.settlement_date, b, stop, y, m) {
-                        Some("EM-3")
-                    } else if !it::it12_month_due(prm.termin, y, m) {
-                        Some("IT-12")
-                    } else {
-                        None
-                    };
-                    (m, cut)
-                });
-                if due.iter().all(|(_, c)| c.is_some()) {
+                // EM-3 keeps the months lo..=hi of the year, IT-12 (EM-4) those due by the termin.
+                let (lo3, hi3) = em::em3_months(a.settlement_date, b, stop, y);
+                let k12 = it::it12_months_due(prm.termin, y);
+                let due = (lo3.max(1), hi3.min(k12));
+                if due.0 > due.1 {
                     continue;
                 }
                 let n = u8::try_from(y - ys + 1).unwrap_or(u8::MAX); // [model (c)] EM tilskuddsar = Y − Y_s + 1
                 step!("EM-2", "{y}: {y} − {b} = {} → {code}", y - b);
-                let (sats, month_amounts) = self.rate(y, code, &mut a.rates_used)?;
-                let mut regler = RuleSet::of(&["EM-1", "EM-2", "EM-3", "EM-4"]);
+                let rate = self.rate(y, code, &mut a.rates_used)?;
+                let mut regler = EM_RULES;
                 if it3_rule {
                     regler.front("IT-3");
                 }
-                let line = MonthlyYear {
+                if trace {
+                    let cut_by = |m: u32| {
+                        if m < lo3 || m > hi3 {
+                            Some("EM-3")
+                        } else if m > k12 {
+                            Some("IT-12")
+                        } else {
+                            None
+                        }
+                    };
+                    let months = Self::traced_months(&res, y, death, rate, cut_by, &mut owners);
+                    a.years.push(YearCalc {
+                        kode: code,
+                        ar: y,
+                        tilskuddsar: n,
+                        sats: rate.belop,
+                        monthly: true,
+                        months,
+                    });
+                } else {
+                    self.month_owners(&res, y, due, death, &mut owners);
+                }
+                let line = GrantYear {
                     fnr: p.fnr,
                     kode: code,
                     ar: y,
                     tilskuddsar: n,
-                    sats,
+                    sats: rate.belop,
+                    monthly: true,
+                    regler,
                 };
-                if let Some(calc) = accrue_months(
-                    &mut acc,
-                    &line,
-                    month_amounts,
-                    &due,
-                    &regler,
-                    &owner_of,
-                    trace,
-                ) {
-                    a.years.push(calc);
-                }
+                accrue_months(&mut acc, &line, &rate.cum, &owners, due);
             }
         } else if p.enslig_mindrearig {
             step!("EM-1", "unaccompanied minor not settled by agreement (bosatt_etter_avtale = nei): no EM grant");
         }
 
-        acc.sort_unstable_by_key(|x| x.key); // keys are unique
+        // Keys are unique and share the fnr: sorting by the rest is sorting by key.
+        acc.sort_unstable_by_key(|x| (x.key.kommune, x.key.kode, x.key.ar));
         a.accruals = acc;
-        a.rates_used.sort();
+        a.rates_used.sort_unstable();
         a.rates_used.dedup();
-        Ok(a)
+        Ok(())
     }
 
     /// Runs the whole termin (T-1…T-4) and keeps every line and the new ledger in memory (tests,
@@ -1082,9 +1723,7 @@ impl<P> Default for Block<P> {
 
 /// The fnr's 11 digits as a number (< 10^11): orders like the fnr itself.
 fn fnr_number(f: &Fnr) -> u64 {
-    f.as_str()
-        .bytes()
-        .fold(0u64, |a, b| a * 10 + u64::from(b.wrapping_sub(b'0')))
+    f.number()
 }
 
 fn yn(b: bool) -> &'static str {
@@ -1095,89 +1734,64 @@ fn yn(b: bool) -> &'static str {
     }
 }
 
-/// One monthly grant year of a person (år 2–5, or an EM year): what its lines are keyed and rated by.
-struct MonthlyYear {
+/// One grant year of a person (år 1, år 2–5 or an EM year): what its lines are keyed, rated and ruled by.
+struct GrantYear {
     fnr: Fnr,
     kode: RateCode,
     ar: i32,
     tilskuddsar: u8,
     sats: Decimal,
+    /// Due month by month (år 2–5, EM): the lines count their months.
+    monthly: bool,
+    regler: RuleSet,
 }
 
-/// IT-10 + IT-13 for a monthly grant year (år 2–5 and EM-4 alike): each month's IT-13 share goes to the
-/// municipality that owns the month, unless a rule (`due[m].1`: IT-11, IT-12, EM-3) cut it. With `trace`,
-/// returns the month-by-month record that `explain` prints.
+/// T-1 for one grant year (IT-10 + IT-13, år 1 and år 2–5 and EM-4 alike): each month `lo..=hi` goes to
+/// its owner (`owners[m]`), the months cut by IT-11, IT-12 or EM-3 being outside the range. A run of
+/// consecutive months with one owner adds `cum[last] − cum[first − 1]` — exactly the sum of its months'
+/// IT-13 amounts — so a year without moves costs one subtraction.
 fn accrue_months(
     acc: &mut Vec<Accrual>,
-    year: &MonthlyYear,
-    month_amounts: &[Decimal; 12],
-    due: &[(u32, Option<&'static str>); 12],
-    regler: &RuleSet,
-    owner_of: &dyn Fn(i32, u32) -> (Knr, NaiveDate),
-    trace: bool,
-) -> Option<YearCalc> {
-    let mut months = Vec::new();
-    for &(m, cut) in due {
-        let (owner, reference) = owner_of(year.ar, m);
-        let amount = month_amounts[m as usize - 1];
-        if cut.is_none() {
-            let key = LineKey {
-                fnr: year.fnr,
-                kommune: owner,
-                kode: year.kode,
-                ar: year.ar,
-            };
-            add(acc, key, year.tilskuddsar, true, year.sats, amount, regler);
-        }
-        if trace {
-            months.push(MonthShare {
-                month: m,
-                reference,
-                owner,
-                amount,
-                cut_by: cut,
-            });
-        }
-    }
-    trace.then_some(YearCalc {
-        kode: year.kode,
-        ar: year.ar,
-        tilskuddsar: year.tilskuddsar,
-        sats: year.sats,
-        monthly: true,
-        months,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn add(
-    acc: &mut Vec<Accrual>,
-    key: LineKey,
-    n: u8,
-    monthly: bool,
-    sats: Decimal,
-    amount: Decimal,
-    regler: &RuleSet,
+    year: &GrantYear,
+    cum: &[i128; 13],
+    owners: &[Knr; 13],
+    (lo, hi): (u32, u32),
 ) {
-    // The first accrual of a key fixes its year, rate and rules (as a map's `or_insert` did).
-    let i = match acc.iter().rposition(|x| x.key == key) {
-        Some(i) => i,
-        None => {
-            acc.push(Accrual {
-                key,
-                tilskuddsar: n,
-                maneder: monthly.then_some(0),
-                sats,
-                opptjent: Decimal::ZERO,
-                regler: *regler,
-            });
-            acc.len() - 1
+    let first = acc.len();
+    let mut m = lo as usize;
+    let hi = hi as usize;
+    while m <= hi {
+        let owner = owners[m];
+        let mut e = m;
+        while e < hi && owners[e + 1] == owner {
+            e += 1;
         }
-    };
-    let e = &mut acc[i];
-    e.opptjent += amount;
-    if let Some(m) = e.maneder.as_mut() {
-        *m += 1;
+        let amount = from_ore(cum[e] - cum[m - 1]);
+        let months = (e - m + 1) as u8;
+        // Keys of different grant years differ in code or year, so only this year's lines can match.
+        match acc[first..].iter_mut().find(|x| x.key.kommune == owner) {
+            Some(x) => {
+                // Back to a municipality owning earlier months of the year (moved away and back).
+                x.opptjent += amount;
+                if let Some(n) = x.maneder.as_mut() {
+                    *n += months;
+                }
+            }
+            None => acc.push(Accrual {
+                key: LineKey {
+                    fnr: year.fnr,
+                    kommune: owner,
+                    kode: year.kode,
+                    ar: year.ar,
+                },
+                tilskuddsar: year.tilskuddsar,
+                maneder: year.monthly.then_some(months),
+                sats: year.sats,
+                opptjent: amount,
+                regler: year.regler,
+            }),
+        }
+        m = e + 1;
     }
 }
 
@@ -1200,7 +1814,9 @@ pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
     out
 }
 
-/// [`net_person`], appending the lines to `out`.
+/// [`net_person`], appending the lines to `out`: one merge of the accruals (sorted by key) with the paid
+/// lines in key order — a person's ledger lines normally already are (utbetalt.csv is sorted by key);
+/// otherwise a sorted copy is made.
 pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<BasisLine>) {
     if paid.is_empty() {
         // Nothing paid before (the common case): every accrual is a line as it is.
@@ -1222,19 +1838,35 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         );
         return;
     }
-    let mut paid_by_key: BTreeMap<LineKey, Decimal> = BTreeMap::new();
-    for l in paid {
-        *paid_by_key.entry(l.key).or_default() += l.belop;
-    }
-    let mut acc_iter = a.accruals.iter().peekable();
-    let mut keys: BTreeSet<LineKey> = a.accruals.iter().map(|x| x.key).collect();
-    keys.extend(paid_by_key.keys().copied());
-    for key in keys {
-        let accrual = match acc_iter.peek() {
-            Some(x) if x.key == key => acc_iter.next(),
-            _ => None,
+    let sorted_copy;
+    let paid: &[&LedgerLine] = if paid.is_sorted_by_key(|l| l.key) {
+        paid
+    } else {
+        let mut v = paid.to_vec();
+        v.sort_by_key(|l| l.key);
+        sorted_copy = v;
+        &sorted_copy
+    };
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let accrual = a.accruals.get(i);
+        let next_paid = paid.get(j).map(|l| l.key);
+        let key = match (accrual, next_paid) {
+            (Some(x), Some(k)) => x.key.min(k),
+            (Some(x), None) => x.key,
+            (None, Some(k)) => k,
+            (None, None) => break,
         };
-        let tidligere = paid_by_key.get(&key).copied().unwrap_or_default();
+        let accrual = accrual.filter(|x| x.key == key);
+        if accrual.is_some() {
+            i += 1;
+        }
+        // All payments of the key (one per termin paid), summed from zero.
+        let mut tidligere = Decimal::ZERO;
+        while let Some(l) = paid.get(j).filter(|l| l.key == key) {
+            tidligere += l.belop;
+            j += 1;
+        }
         let line = match accrual {
             Some(x) => {
                 let mut regler = x.regler;
@@ -1389,54 +2021,84 @@ pub struct LedgerConflict {
 /// amount (typically `--paid` given both Q1's and Q2's `utbetalt.csv`, the second already holding the
 /// first) the repeat is dropped with a warning `dobbel_reskontrolinje`; with a different amount the run
 /// stops. [model]
+///
+/// Repeats are found by one stable sort of the line numbers by (key, termin) — linear when the ledger is
+/// already in that order, as `utbetalt.csv` is, or a few sorted files one after the other.
 pub fn dedupe_ledger(
     lines: Vec<LedgerLine>,
 ) -> Result<(Vec<LedgerLine>, Vec<Avvik>), Box<LedgerConflict>> {
-    let mut seen: HashMap<(Termin, LineKey), usize> = HashMap::with_capacity(lines.len());
-    let mut out: Vec<LedgerLine> = Vec::with_capacity(lines.len());
-    let mut avvik = Vec::new();
-    for l in lines {
-        match seen.get(&(l.termin, l.key)) {
-            Some(&i) => {
-                let first = &out[i];
-                if first.belop != l.belop {
-                    return Err(Box::new(LedgerConflict {
-                        termin: l.termin,
-                        kommune: l.key.kommune,
-                        kode: l.key.kode,
-                        ar: l.key.ar,
-                        fnr: l.key.fnr.masked(),
-                        a: crate::domain::money::fmt_money(first.belop),
-                        origin_a: first.origin.clone(),
-                        b: crate::domain::money::fmt_money(l.belop),
-                        origin_b: l.origin.clone(),
-                    }));
-                }
-                let (fil, linje) = split_origin(&l.origin);
-                avvik.push(
-                    Avvik::warning(
-                        &fil,
-                        linje,
-                        None,
-                        "dobbel_reskontrolinje",
-                        format!(
-                            "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
-                            l.key.kommune,
-                            l.key.kode,
-                            l.key.ar,
-                            crate::domain::money::fmt_money(l.belop),
-                            l.termin,
-                            first.origin
-                        ),
-                    )
-                    .with_fnr(Some(l.key.fnr)),
-                );
-            }
-            None => {
-                seen.insert((l.termin, l.key), out.len());
-                out.push(l);
+    let payment = |l: &LedgerLine| (l.key, l.termin);
+    // (repeat, first line of the same payment), in the order of the repeats.
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    if lines.windows(2).all(|w| payment(&w[0]) <= payment(&w[1])) {
+        let mut first = 0;
+        for i in 1..lines.len() {
+            if payment(&lines[i]) == payment(&lines[first]) {
+                repeats.push((i, first));
+            } else {
+                first = i;
             }
         }
+    } else {
+        let mut order: Vec<u32> = (0..lines.len() as u32).collect();
+        order.sort_by_key(|&i| payment(&lines[i as usize])); // stable: a payment's first line leads
+        for g in order.chunk_by(|&x, &y| payment(&lines[x as usize]) == payment(&lines[y as usize]))
+        {
+            repeats.extend(g[1..].iter().map(|&i| (i as usize, g[0] as usize)));
+        }
+        repeats.sort_unstable();
     }
+    let mut avvik = Vec::with_capacity(repeats.len());
+    for &(i, f) in &repeats {
+        let (first, l) = (&lines[f], &lines[i]);
+        if first.belop != l.belop {
+            return Err(Box::new(LedgerConflict {
+                termin: l.termin,
+                kommune: l.key.kommune,
+                kode: l.key.kode,
+                ar: l.key.ar,
+                fnr: l.key.fnr.masked(),
+                a: crate::domain::money::fmt_money(first.belop),
+                origin_a: first.origin.clone(),
+                b: crate::domain::money::fmt_money(l.belop),
+                origin_b: l.origin.clone(),
+            }));
+        }
+        let (fil, linje) = split_origin(&l.origin);
+        avvik.push(
+            Avvik::warning(
+                &fil,
+                linje,
+                None,
+                "dobbel_reskontrolinje",
+                format!(
+                    "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
+                    l.key.kommune,
+                    l.key.kode,
+                    l.key.ar,
+                    crate::domain::money::fmt_money(l.belop),
+                    l.termin,
+                    first.origin
+                ),
+            )
+            .with_fnr(Some(l.key.fnr)),
+        );
+    }
+    if repeats.is_empty() {
+        return Ok((lines, avvik));
+    }
+    let mut drop = repeats.iter().map(|r| r.0).peekable();
+    let out = lines
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let repeat = drop.peek() == Some(i);
+            if repeat {
+                drop.next();
+            }
+            !repeat
+        })
+        .map(|(_, l)| l)
+        .collect();
     Ok((out, avvik))
 }

@@ -134,6 +134,14 @@ impl Fnr {
         std::str::from_utf8(&self.0).expect("Fnr holds ASCII digits only")
     }
 
+    /// The 11 digits as a number (below 10^11), ordered like the fnr itself: a compact sort and search
+    /// key (the engine's indexes), without the UTF-8 check of [`Fnr::as_str`].
+    pub fn number(&self) -> u64 {
+        self.0
+            .iter()
+            .fold(0, |a, &d| a * 10 + u64::from(d.wrapping_sub(b'0')))
+    }
+
     /// `010180*****`: the form for terminal output, logs and `avvik.csv` (SPEC §6).
     pub fn masked(&self) -> String {
         format!("{}*****", &self.as_str()[..6])

@@ -3,6 +3,7 @@
 
 use crate::domain::rates::RateCode;
 use chrono::{Datelike, NaiveDate};
+use std::cmp::Ordering;
 
 /// EM-1: unaccompanied minor settled by agreement (IT-1…IT-5 are checked by the caller).
 pub fn em1_eligible(enslig_mindrearig: bool, bosatt_etter_avtale: bool) -> bool {
@@ -34,13 +35,31 @@ pub fn em3_month_counts(
     y: i32,
     m: u32,
 ) -> bool {
-    if (y, m) < (settlement.year(), settlement.month()) || y > birth_year + 20 {
-        return false;
+    let (lo, hi) = em3_months(settlement, birth_year, stop, y);
+    lo <= m && m <= hi
+}
+
+/// EM-3 for a whole year: the months `lo..=hi` of year `y` that carry the grant (empty when `lo > hi`).
+pub fn em3_months(
+    settlement: NaiveDate,
+    birth_year: i32,
+    stop: Option<NaiveDate>,
+    y: i32,
+) -> (u32, u32) {
+    let lo = match y.cmp(&settlement.year()) {
+        Ordering::Less => 13,
+        Ordering::Equal => settlement.month(),
+        Ordering::Greater => 1,
+    };
+    let mut hi = if y > birth_year + 20 { 0 } else { 12 };
+    if let Some(s) = stop {
+        hi = hi.min(match y.cmp(&s.year()) {
+            Ordering::Less => 12,
+            Ordering::Equal => s.month(),
+            Ordering::Greater => 0,
+        });
     }
-    match stop {
-        Some(s) => (y, m) <= (s.year(), s.month()),
-        None => true,
-    }
+    (lo, hi)
 }
 
 #[cfg(test)]
@@ -68,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn em3_months() {
+    fn em3_month_ranges() {
         let s = d(2024, 4, 10);
         assert!(!em3_month_counts(s, 2008, None, 2024, 3));
         assert!(em3_month_counts(s, 2008, None, 2024, 4));
@@ -79,5 +98,9 @@ mod tests {
         assert!(em3_month_counts(s, 2008, g, 2026, 2));
         assert!(!em3_month_counts(s, 2008, g, 2026, 3));
         assert_eq!(em3_years(s, 2008), 2024..=2028);
+        assert_eq!(em3_months(s, 2008, g, 2026), (1, 2));
+        assert_eq!(em3_months(s, 2008, None, 2024), (4, 12));
+        assert_eq!(em3_months(s, 2008, None, 2029), (1, 0));
+        assert_eq!(em3_months(s, 2008, None, 2023).0, 13);
     }
 }

@@ -206,27 +206,56 @@ pub fn it9_one_offs(birth: NaiveDate, settlement: NaiveDate) -> Option<RateCode>
 
 /// Where a person lives over time: the settlement municipality from the settlement date, then each move
 /// (in date order, ties in file order). Only moves known on the basis date are given [model (a)].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Residence {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Residence<'m> {
     pub settled: NaiveDate,
     pub first: Knr,
     /// Sorted by date, stable (file order on the same date).
-    pub moves: Vec<(NaiveDate, Knr)>,
+    pub moves: &'m [(NaiveDate, Knr)],
 }
 
-impl Residence {
+impl<'m> Residence<'m> {
     /// The municipality of residence at the end of `date` (a move on `date` counts). Before the
     /// settlement: the settlement municipality (IT-10).
     pub fn on(&self, date: NaiveDate) -> Knr {
-        let mut k = self.first;
-        for (d, to) in &self.moves {
-            if *d <= date && *d >= self.settled {
-                k = *to;
-            } else if *d > date {
+        self.walk().on(date)
+    }
+
+    /// Reads the residence at non-decreasing dates, passing over the moves once (IT-10 for the months of
+    /// a year one after the other).
+    pub fn walk(&self) -> ResidenceWalk<'m> {
+        ResidenceWalk {
+            settled: self.settled,
+            moves: self.moves,
+            next: 0,
+            current: self.first,
+        }
+    }
+}
+
+/// [`Residence::on`] for non-decreasing dates: each call continues where the previous one stopped.
+#[derive(Clone, Debug)]
+pub struct ResidenceWalk<'m> {
+    settled: NaiveDate,
+    moves: &'m [(NaiveDate, Knr)],
+    next: usize,
+    current: Knr,
+}
+
+impl ResidenceWalk<'_> {
+    /// The municipality of residence at the end of `date`, which must not be earlier than the date of
+    /// the previous call. Moves dated before the settlement do not count (IT-10).
+    pub fn on(&mut self, date: NaiveDate) -> Knr {
+        while let Some(&(d, to)) = self.moves.get(self.next) {
+            if d > date {
                 break;
             }
+            if d >= self.settled {
+                self.current = to;
+            }
+            self.next += 1;
         }
-        k
+        self.current
     }
 }
 
@@ -249,24 +278,49 @@ pub fn it10_owner(
     last_day: Option<NaiveDate>,
 ) -> (Knr, NaiveDate) {
     let r = it10_reference_date(y, m);
-    let at = match last_day {
-        Some(l) if l < r => l,
-        _ => r,
-    };
-    (res.on(at), r)
+    (res.on(it10_read_on(r, last_day)), r)
+}
+
+/// IT-10 with IT-11: the date a month's owner is read on: its reference date, or the last day of
+/// residence (death/emigration) if that is earlier.
+pub fn it10_read_on(reference: NaiveDate, last_day: Option<NaiveDate>) -> NaiveDate {
+    match last_day {
+        Some(l) if l < reference => l,
+        _ => reference,
+    }
 }
 
 /// IT-11: for år 2–5, months after the month of death or emigration carry nothing.
 pub fn it11_month_counts(event: Option<NaiveDate>, y: i32, m: u32) -> bool {
+    m <= it11_months(event, y)
+}
+
+/// IT-11 for a whole year: months 1..=k of year `y` count (k = 12 without an event or before its year,
+/// the event's month in its year, 0 after it).
+pub fn it11_months(event: Option<NaiveDate>, y: i32) -> u32 {
     match event {
-        None => true,
-        Some(e) => (y, m) <= (e.year(), e.month()),
+        None => 12,
+        Some(e) if y < e.year() => 12,
+        Some(e) if y == e.year() => e.month(),
+        Some(_) => 0,
     }
 }
 
 /// IT-12 (år 2–5, and EM-4): month m of year y is due in the termin that covers it or any later one.
 pub fn it12_month_due(termin: Termin, y: i32, m: u32) -> bool {
-    termin.covers_month(y, m)
+    m <= it12_months_due(termin, y)
+}
+
+/// IT-12 for a whole year: months 1..=k of year `y` are due by `termin` (k = 12 for earlier years, the
+/// termin's last month in its own year, 0 for later years) — [`Termin::covers_month`] per month.
+pub fn it12_months_due(termin: Termin, y: i32) -> u32 {
+    if y < termin.year {
+        12
+    } else if y == termin.year {
+        termin.last_month()
+    } else {
+        0
+    }
 }
 
 /// IT-13: the amount of month `m` of yearly amount `a`.
@@ -277,6 +331,12 @@ pub fn it13_month_amount(a: Decimal, m: u32) -> Decimal {
 /// IT-13: the twelve month amounts of yearly amount `a` (index 0 = January); they add up to `a`.
 pub fn it13_month_amounts(a: Decimal) -> [Decimal; 12] {
     money::month_amounts(a)
+}
+
+/// IT-13 as cumulative amounts in øre: `round(a·j/12)` for j = 0..=12. Month j is `c[j] − c[j−1]`
+/// ([`it13_month_amount`]), so months i..=j together are `c[j] − c[i−1]`.
+pub fn it13_cumulative_ore(a: Decimal) -> [i128; 13] {
+    money::cumulative_ore(a)
 }
 
 #[cfg(test)]
@@ -401,10 +461,11 @@ mod tests {
         assert_eq!(it10_reference_date(2024, 2), d(2023, 12, 31));
         assert_eq!(it10_reference_date(2024, 3), d(2024, 1, 31));
         assert_eq!(it10_reference_date(2024, 4), d(2024, 2, 29));
+        let moves = [(d(2024, 5, 31), k("4601"))];
         let res = Residence {
             settled: d(2024, 2, 10),
             first: k("0301"),
-            moves: vec![(d(2024, 5, 31), k("4601"))],
+            moves: &moves,
         };
         // Month 7 reads 31.05 — the move that day counts → 4601. Month 6 reads 30.04 → 0301.
         assert_eq!(it10_owner(&res, 2024, 7, None).0, k("4601"));
@@ -424,5 +485,44 @@ mod tests {
         let q2: Termin = "2024-Q2".parse().unwrap();
         assert!(it12_month_due(q2, 2024, 6));
         assert!(!it12_month_due(q2, 2024, 7));
+        // The whole-year forms agree with the month-by-month ones.
+        for y in 2022..=2026 {
+            assert_eq!(
+                it11_months(death, y),
+                (1..=12).filter(|&m| it11_month_counts(death, y, m)).count() as u32
+            );
+            assert_eq!(it11_months(None, y), 12);
+            for t in ["2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"] {
+                let t: Termin = t.parse().unwrap();
+                let k = it12_months_due(t, y);
+                for m in 1..=12 {
+                    assert_eq!(m <= k, t.covers_month(y, m), "{t} {y}-{m}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn it10_walk_reads_like_on() {
+        // Moves before the settlement do not count; same-date moves: the last in file order wins.
+        let moves = [
+            (d(2023, 12, 1), k("1103")),
+            (d(2024, 3, 31), k("4601")),
+            (d(2024, 3, 31), k("5001")),
+            (d(2024, 7, 15), k("0301")),
+        ];
+        let res = Residence {
+            settled: d(2024, 1, 10),
+            first: k("3401"),
+            moves: &moves,
+        };
+        let mut w = res.walk();
+        let mut date = d(2023, 11, 1);
+        while date < d(2024, 9, 1) {
+            assert_eq!(w.on(date), res.on(date), "{date}");
+            date = date.succ_opt().unwrap();
+        }
+        assert_eq!(res.on(d(2024, 1, 1)), k("3401"));
+        assert_eq!(res.on(d(2024, 3, 31)), k("5001"));
     }
 }
