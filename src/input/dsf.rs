@@ -9,8 +9,7 @@ use crate::input::table::{self, opt, req, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 const PERSONER_COLS: [Col; 16] = [
@@ -316,23 +315,62 @@ fn read_personer_into(
     Ok(())
 }
 
-/// A map by person number with a cheap hash (the numbers come from the file, but a row's only cost of a
-/// collision is time, and the map is built once per load).
-type FnrMap<V> = HashMap<Fnr, V, BuildHasherDefault<FnrHasher>>;
+/// The accepted persons' settlement date and municipality by person number, for the checks of
+/// `flyttinger`: a sorted table built on all cores (a hash map of a million
+/// persons took a tenth of a second on one). Answers as a map collected from the persons in order
+/// would (a later person wins), though the duplicate check leaves every number once.
+struct PersonIndex {
+    /// (scrambled number, value), sorted by the first.
+    by_key: Vec<(u64, (NaiveDate, Knr))>,
+    /// `dir[b]`: the first entry whose scrambled number has `b` as its top `bits` bits. Scrambled numbers
+    /// are spread evenly, so a bucket holds about one person: a lookup costs two cache misses (a binary
+    /// search over a million persons cost twenty).
+    dir: Vec<usize>,
+    bits: u32,
+}
 
-/// Multiply–rotate over the 11 digit bytes (FxHash-style); `Fnr` hashes as its byte array.
-#[derive(Default)]
-struct FnrHasher(u64);
+/// A bijection of `u64` (odd multiplier) that spreads the person numbers evenly over the range.
+fn scramble(key: u64) -> u64 {
+    key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
 
-impl Hasher for FnrHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+impl PersonIndex {
+    fn new(personer: &[Person]) -> Self {
+        let mut by_key: Vec<(u64, (NaiveDate, Knr))> = personer
+            .par_iter()
+            .map(|p| {
+                (
+                    scramble(fnr_key(&p.fnr)),
+                    (p.bosettingsdato, p.bosettingskommune),
+                )
+            })
+            .collect();
+        // Stable: equal numbers keep file order, so the last of them is the one a map would keep.
+        by_key.par_sort_by_key(|e| e.0);
+        let bits = (usize::BITS - by_key.len().leading_zeros()).clamp(1, 24);
+        let mut dir = Vec::with_capacity((1 << bits) + 1);
+        let mut i = 0;
+        for b in 0..=(1u64 << bits) {
+            while by_key.get(i).is_some_and(|e| (e.0 >> (64 - bits)) < b) {
+                i += 1;
+            }
+            dir.push(i);
         }
+        PersonIndex { by_key, dir, bits }
     }
 
-    fn finish(&self) -> u64 {
-        self.0
+    fn get(&self, f: &Fnr) -> Option<&(NaiveDate, Knr)> {
+        let k = scramble(fnr_key(f));
+        let b = (k >> (64 - self.bits)) as usize;
+        let (Some(&lo), Some(&hi)) = (self.dir.get(b), self.dir.get(b + 1)) else {
+            return None;
+        };
+        let bucket = self.by_key.get(lo..hi)?;
+        let i = bucket.partition_point(|e| e.0 <= k);
+        match i.checked_sub(1).and_then(|j| bucket.get(j)) {
+            Some((key, v)) if *key == k => Some(v),
+            _ => None,
+        }
     }
 }
 
@@ -453,12 +491,7 @@ fn read_flyttinger_into(
     let name = t.name.clone();
     out.data.flyttinger_file = Some(name.clone());
     out.avvik.extend(warning);
-    let persons: FnrMap<(NaiveDate, Knr)> = out
-        .data
-        .personer
-        .iter()
-        .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
-        .collect();
+    let persons = PersonIndex::new(&out.data.personer);
     let pfile = out.data.personer_file.clone();
     let lookup = KnrLookup::new(opts.kommuner);
     // Moves that passed the row checks, in file order; the chain check may still reject some.
@@ -580,4 +613,81 @@ fn read_flyttinger_into(
     let stats = finish_table(&mut out.avvik, problems, &name, n, synthetic);
     out.stats.push(stats);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn person(fnr: &str, line: u64, knr: &str) -> Person {
+        let f = Fnr::parse(fnr).expect("test number");
+        let d = NaiveDate::from_ymd_opt(2022, 3, 15).expect("date");
+        Person {
+            fnr: f,
+            duf: None,
+            fodselsdato: f.birth_date(),
+            bosettingsdato: d,
+            bosettingskommune: Knr::parse(knr).expect("knr"),
+            sak_id: format!("S{line}"),
+            malgruppe: Malgruppe::Flyktning,
+            bosatt_etter_avtale: true,
+            enslig_mindrearig: false,
+            mor_fnr: None,
+            referanse_fnr: None,
+            familie_soknadsdato: None,
+            registrert_dato: d,
+            dodsdato: None,
+            utvandringsdato: None,
+            gjenforent_dato: None,
+            tidligere_utlost: false,
+            line,
+        }
+    }
+
+    #[test]
+    fn person_index_answers_as_a_map_collected_in_order() {
+        let num = |first6: &str| {
+            (100..500)
+                .find_map(|i| Fnr::with_control_digits(&format!("{first6}{i:03}")))
+                .expect("some individual number is valid")
+        };
+        let (a, b, missing) = (num("010180"), num("020280"), num("030380"));
+        let (a2, last) = (num("010181"), num("711299"));
+        let personer = vec![
+            person(b.as_str(), 2, "0301"),
+            person(a.as_str(), 3, "0301"),
+            person(b.as_str(), 4, "5001"),
+            person(a2.as_str(), 5, "0301"),
+        ];
+        let idx = PersonIndex::new(&personer);
+        let map: HashMap<Fnr, (NaiveDate, Knr)> = personer
+            .iter()
+            .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
+            .collect();
+        for f in [a, b, missing, a2, last] {
+            assert_eq!(idx.get(&f), map.get(&f), "{f:?}");
+        }
+        assert_eq!(idx.get(&b).map(|v| v.1), Knr::parse("5001").ok());
+        // Many persons (buckets of every size), every other one looked up while absent.
+        let all: Vec<Fnr> = (1..=28)
+            .flat_map(|d| (81..=92).map(move |m| format!("{d:02}{m:02}85")))
+            .map(|p| num(&p))
+            .collect();
+        let present: Vec<Person> = all
+            .iter()
+            .step_by(2)
+            .enumerate()
+            .map(|(i, f)| person(f.as_str(), i as u64 + 2, "0301"))
+            .collect();
+        let idx = PersonIndex::new(&present);
+        let map: HashMap<Fnr, (NaiveDate, Knr)> = present
+            .iter()
+            .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
+            .collect();
+        for f in &all {
+            assert_eq!(idx.get(f), map.get(f), "{f:?}");
+        }
+        assert_eq!(PersonIndex::new(&[]).get(&a), None);
+    }
 }

@@ -85,7 +85,7 @@ fn check_line(
     let mut c = RowCheck::new(name, row);
     let termin = match c.text("termin", &row.cell(ix[0])) {
         None => None,
-        Some(raw) => match raw.parse::<Termin>() {
+        Some(raw) => match canonical_termin(&raw).map_or_else(|| raw.parse::<Termin>(), Ok) {
             Ok(t) => Some(t),
             Err(_) => {
                 c.reject(
@@ -104,7 +104,7 @@ fn check_line(
     c.fnr = fnr;
     let kode = match c.text("kode", &row.cell(ix[3])) {
         None => None,
-        Some(raw) => match raw.parse::<RateCode>() {
+        Some(raw) => match canonical_code(&raw).map_or_else(|| raw.parse::<RateCode>(), Ok) {
             Ok(k) if RateCode::TERMIN_CODES.contains(&k) => Some(k),
             _ => {
                 c.reject(
@@ -154,6 +154,28 @@ fn check_line(
     }
 }
 
+/// A termin written as `utbetalt.csv` writes it (`2024-Q4`), without the allocations of the general
+/// parser; `None`: anything else, left to `Termin::from_str` (which gives the same for this form).
+fn canonical_termin(s: &str) -> Option<Termin> {
+    let b = s.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || b[5] != b'Q' || !b[6].is_ascii_digit() {
+        return None;
+    }
+    if !b[..4].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let year = b[..4]
+        .iter()
+        .fold(0i32, |a, d| a * 10 + i32::from(d - b'0'));
+    Termin::new(year, b[6] - b'0')
+}
+
+/// A rate code written exactly as its name (`AR-1`); `None`: left to `RateCode::from_str`, which
+/// normalises spacing and case and then compares with the same names.
+fn canonical_code(s: &str) -> Option<RateCode> {
+    RateCode::ALL.iter().copied().find(|c| c.as_str() == s)
+}
+
 /// `file:line`, as `format!("{name}:{line}")` writes it, in one allocation of the right size.
 fn origin(name: &str, line: u64) -> String {
     let mut digits = [0u8; 20];
@@ -177,6 +199,27 @@ fn origin(name: &str, line: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms_parse_as_the_general_parsers_do() {
+        for s in [
+            "2024-Q4", "1900-Q1", "9999-Q4", "2024-Q0", "2024-Q5", "0999-Q1", "2024-q4", "2024Q4",
+            "3/2024",
+        ] {
+            if let Some(t) = canonical_termin(s) {
+                assert_eq!(Ok(t), s.parse::<Termin>(), "{s}");
+            }
+        }
+        assert!(canonical_termin("2024-Q4").is_some());
+        assert!(canonical_termin("2024-Q5").is_none());
+        for c in RateCode::ALL {
+            assert_eq!(canonical_code(c.as_str()), Some(c));
+            assert_eq!(c.as_str().parse::<RateCode>(), Ok(c));
+        }
+        assert_eq!(canonical_code("ar-1"), None);
+    }
+
     #[test]
     fn origin_is_file_colon_line() {
         for line in [0u64, 1, 9, 10, 12345, u64::MAX] {

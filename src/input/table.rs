@@ -939,8 +939,10 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
     let row_hint = if head_is_all {
         newlines
     } else {
-        // An estimate; generous, since capacity never touched costs no memory.
-        (newlines as u64 * len / head.len().max(1) as u64 * 5 / 4) as usize + 16
+        // An estimate from the first MB; generous, since capacity never touched costs no memory, but
+        // never more than a row per 24 bytes (a head of blank lines must not reserve gigabytes).
+        let estimate = newlines as u64 * len / head.len().max(1) as u64 * 5 / 4;
+        estimate.min(len / 24) as usize + 16
     };
     let file_entry = InputFile {
         path: display(path),
