@@ -684,6 +684,22 @@ pub struct Assessment {
 }
 
 impl Assessment {
+    /// An empty assessment of `p`, to be filled by [`Engine::assess_into`] (and reused for others).
+    pub fn for_person(p: &Person) -> Assessment {
+        Assessment {
+            fnr: p.fnr,
+            duf: p.duf,
+            status: Status::Included,
+            settlement_date: p.bosettingsdato,
+            settlement_kommune: p.bosettingskommune,
+            avvik: Vec::new(),
+            accruals: Vec::new(),
+            rates_used: Vec::new(),
+            steps: Vec::new(),
+            years: Vec::new(),
+        }
+    }
+
     pub fn settlement_year(&self) -> i32 {
         self.settlement_date.year()
     }
@@ -924,18 +940,7 @@ impl<'a> Engine<'a> {
     /// Applies every rule to one person. `trace` fills the explanatory steps and month tables (explain).
     /// Allocates a new [`Assessment`]; a loop over many persons can reuse one with [`Engine::assess_into`].
     pub fn assess(&self, p: &Person, trace: bool) -> Result<Assessment, MissingRate> {
-        let mut a = Assessment {
-            fnr: p.fnr,
-            duf: p.duf,
-            status: Status::Included,
-            settlement_date: p.bosettingsdato,
-            settlement_kommune: p.bosettingskommune,
-            avvik: Vec::new(),
-            accruals: Vec::new(),
-            rates_used: Vec::new(),
-            steps: Vec::new(),
-            years: Vec::new(),
-        };
+        let mut a = Assessment::for_person(p);
         self.assess_into(p, trace, &mut a)?;
         Ok(a)
     }
@@ -1464,16 +1469,11 @@ impl<'a> Engine<'a> {
         sink: &mut S,
     ) -> Result<TerminSummary, RunError> {
         let personer = &self.extract.personer;
-        // Persons in fnr order (stable for equal numbers): each person's lines come out sorted by key, so
-        // the whole basis is in (fnr, kommune, kode, ar) order without sorting millions of lines.
-        // Sorted as (number, index) pairs: the 11 digits as an integer order like the text (fixed width),
-        // and the index keeps equal numbers in extract order — no indirection per comparison.
-        let mut keyed: Vec<(u64, usize)> = personer
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (fnr_number(&p.fnr), i))
-            .collect();
-        keyed.par_sort_unstable();
+        // Persons in fnr order (the index's order; equal numbers in extract order): each person's lines
+        // come out sorted by key, so the whole basis is in (fnr, kommune, kode, ar) order without sorting
+        // millions of lines.
+        let rows = self.rows_in_fnr_order();
+        let number_at = |k: usize| fnr_number(&personer[rows[k] as usize].fnr);
         // T-4 order of the ledger read in: (key, termin), ties in the order read.
         let mut old: Vec<&LedgerLine> = self.ledger.iter().collect();
         old.par_sort_by_key(|l| (l.key, l.termin)); // stable
@@ -1491,7 +1491,7 @@ impl<'a> Engine<'a> {
         const BLOCK: usize = 512;
         // In chunks, so that only one chunk's results exist at a time. Each chunk is cut into blocks
         // assessed in parallel; the blocks are handed to the sink in order.
-        for (c, chunk) in keyed.chunks(BLOCK * 128).enumerate() {
+        for (c, chunk) in rows.chunks(BLOCK * 128).enumerate() {
             let chunk_start = c * BLOCK * 128;
             let blocks: Vec<Block<S::Part>> = chunk
                 .par_chunks(BLOCK)
@@ -1504,12 +1504,12 @@ impl<'a> Engine<'a> {
                     let lo = if start == 0 {
                         0
                     } else {
-                        old_fnr.partition_point(|&f| f <= keyed[start - 1].0)
+                        old_fnr.partition_point(|&f| f <= number_at(start - 1))
                     };
-                    let hi = if start + block.len() == keyed.len() {
+                    let hi = if start + block.len() == rows.len() {
                         old.len()
                     } else {
-                        old_fnr.partition_point(|&f| f <= block[block.len() - 1].0)
+                        old_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1))
                     };
                     let mut b = Block::default();
                     let mut lines = Vec::with_capacity(block.len() * 4);
@@ -1547,9 +1547,7 @@ impl<'a> Engine<'a> {
         if first_err.is_some() {
             // The error names the first person in extract order that needs a missing rate, whatever
             // the thread count: look at every person, writing nothing more.
-            let rest = (keyed.len().div_ceil(BLOCK * 128) * BLOCK * 128).min(keyed.len());
-            let _ = rest;
-            let errs: Vec<(usize, MissingRate)> = keyed
+            let errs: Vec<(usize, MissingRate)> = rows
                 .par_chunks(BLOCK)
                 .filter_map(|block| {
                     let mut b = Block::<()>::default();
@@ -1566,11 +1564,12 @@ impl<'a> Engine<'a> {
         person_avvik.sort_by_key(|(i, _)| *i);
         let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
-        let mut ledger_in = LedgerTotals::default();
-        for l in self.ledger {
-            ledger_in.lines += 1;
-            ledger_in.sum += l.belop;
-            if self.person(&l.key.fnr).is_none() {
+        let ledger_in = LedgerTotals {
+            lines: self.ledger.len() as u64,
+            sum: self.ledger.iter().map(|l| l.belop).sum(),
+        };
+        for l in self.ledger_lines_without_person() {
+            {
                 counts.ledger_linjer_uten_person += 1;
                 let (fil, linje) = split_origin(&l.origin);
                 avvik.push(
@@ -1603,25 +1602,31 @@ impl<'a> Engine<'a> {
 
     /// T-1/T-2 for a block of persons (indexes into the extract, in fnr order): their lines appended to
     /// `lines`, their counts, avvik and rates in `b`.
-    fn assess_block<P>(
-        &self,
-        block: &[(u64, usize)],
-        lines: &mut Vec<BasisLine>,
-        b: &mut Block<P>,
-    ) {
+    fn assess_block<P>(&self, block: &[u32], lines: &mut Vec<BasisLine>, b: &mut Block<P>) {
         let personer = &self.extract.personer;
-        for &(_, i) in block {
+        // Persons in fnr order lie anywhere in memory: reading each once first lets the cache misses
+        // overlap instead of stalling one by one.
+        let touch = block.iter().fold(0u64, |s, &i| {
+            let p = &personer[i as usize];
+            s.wrapping_add(p.line)
+                .wrapping_add(u64::from(p.tidligere_utlost))
+        });
+        std::hint::black_box(touch);
+        // One assessment reused for the block (no allocation per person).
+        let Some(&first) = block.first() else {
+            return;
+        };
+        let mut a = Assessment::for_person(&personer[first as usize]);
+        for &i in block {
+            let i = i as usize;
             let p = &personer[i];
-            let a = match self.assess(p, false) {
-                Ok(a) => a,
-                Err(e) => {
-                    // The first missing rate in extract order (deterministic).
-                    if b.first_err.as_ref().is_none_or(|(j, _)| i < *j) {
-                        b.first_err = Some((i, e));
-                    }
-                    continue;
+            if let Err(e) = self.assess_into(p, false, &mut a) {
+                // The first missing rate in extract order (deterministic).
+                if b.first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                    b.first_err = Some((i, e));
                 }
-            };
+                continue;
+            }
             let before = lines.len();
             net_person_into(&a, self.paid_lines(&p.fnr), lines);
             let has_lines = lines.len() > before;
@@ -1634,13 +1639,13 @@ impl<'a> Engine<'a> {
                 (Status::Included, true) => b.counts.personer_brukt += 1,
                 (Status::Included, false) => b.counts.personer_uten_belop += 1,
             }
-            for r in a.rates_used {
-                if !b.rates_used.contains(&r) {
-                    b.rates_used.push(r);
+            for r in &a.rates_used {
+                if !b.rates_used.contains(r) {
+                    b.rates_used.push(*r);
                 }
             }
             if !a.avvik.is_empty() {
-                b.avvik.push((i, a.avvik));
+                b.avvik.push((i, std::mem::take(&mut a.avvik)));
             }
         }
     }
