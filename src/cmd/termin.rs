@@ -199,8 +199,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .with_context(ctx)?;
     let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
     let (run, stream, syncs) = std::thread::scope(|s| -> anyhow::Result<_> {
-        let (gtx, grx) = std::sync::mpsc::sync_channel(8);
-        let (utx, urx) = std::sync::mpsc::sync_channel(8);
+        let (gtx, grx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
+        let (utx, urx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
         let gw = s.spawn(move || writers::drain_to(grx, grunnlag));
         let uw = s.spawn(move || writers::drain_to(urx, utbetalt));
         let stream =

@@ -104,20 +104,11 @@ fn uint_bytes(out: &mut [u8], v: u128) -> usize {
     }
 }
 
-fn u64_bytes(out: &mut [u8], mut v: u64) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = tmp.len() - i;
-    out[..len].copy_from_slice(&tmp[i..]);
-    len
+fn u64_bytes(out: &mut [u8], v: u64) -> usize {
+    let mut b = itoa::Buffer::new();
+    let s = b.format(v).as_bytes();
+    out[..s.len()].copy_from_slice(s);
+    s.len()
 }
 
 fn u128_bytes(out: &mut [u8], mut v: u128) -> usize {
@@ -441,6 +432,11 @@ pub struct BasisStream {
     pub all_lines: Option<Vec<BasisLine>>,
 }
 
+/// Blocks of text queued for each writer thread: two chunks of the engine's run (128 blocks a chunk), so that
+/// handing a chunk over never waits for the disk while the next chunk could be computed. The queue holds
+/// at most about 60 MB of text.
+pub const STREAM_QUEUE: usize = 256;
+
 /// What [`BasisStream`] makes of one block.
 pub struct StreamPart {
     grunnlag: Vec<u8>,
@@ -547,8 +543,18 @@ pub fn drain_to(
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
     mut w: io::BufWriter<std::fs::File>,
 ) -> io::Result<std::fs::File> {
+    // The data is pushed to disk every SYNC_EVERY bytes while the engine goes on (the queue absorbs
+    // the wait), so that the final sync before the commit has little left to do.
+    const SYNC_EVERY: usize = 64 << 20;
+    let mut unsynced = 0usize;
     for buf in rx {
         w.write_all(&buf)?;
+        unsynced += buf.len();
+        if unsynced >= SYNC_EVERY {
+            w.flush()?;
+            w.get_ref().sync_data()?;
+            unsynced = 0;
+        }
     }
     w.into_inner().map_err(|e| e.into_error())
 }

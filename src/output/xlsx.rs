@@ -313,6 +313,10 @@ pub fn report_with_row_limit(
         s.set_widths()?;
     }
 
+    // Zip level 3 instead of the default 6: saving takes about 0.6 of the time for a file about 18 %
+    // larger (issue 6; measured on the 1M-person report, 20 000 + 20 000 rows: 0.39 s → 0.23 s, 1.7 → 2.0
+    // MB). The cell contents are the same.
+    wb.set_zip_compression_level(3);
     wb.save_to_buffer()
 }
 
