@@ -246,6 +246,11 @@ mod tests {
             (2, 5, 5)
         );
         assert_eq!(s.total.opptjent, Decimal::from(1650));
+        // The table is indexed by `kode as usize`: RateCode::ALL must list the codes in that order.
+        assert!(RateCode::ALL
+            .iter()
+            .enumerate()
+            .all(|(i, c)| *c as usize == i));
         // Blocks of whole persons add up to the same stats.
         let mut parts = LineStats::default();
         parts.add_lines(&lines[..4]);
@@ -348,26 +353,51 @@ impl LineStats {
     /// total it has lines in (a change of fnr is a new person). Stats of disjoint sets of persons add up
     /// with [`LineStats::merge`].
     pub fn add_lines(&mut self, lines: &[BasisLine]) {
-        // Each line's amounts are added once, per (municipality, code); the municipality totals and the
-        // grand total are sums of those (computed per call, not per line). Persons are counted per total:
-        // a person's lines follow each other, and within them the first line of a (municipality, code)
-        // or of a municipality counts the person there (a handful of lines: linear scans).
-        let mut local = LineStats::default();
+        // Each line's amounts are added once, per (municipality, code), into a table indexed by
+        // municipality number and code (no map lookup per line); the municipality totals and the grand
+        // total are sums of those (per call, not per line). Persons are counted per total: a person's
+        // lines follow each other, and within them the first line of a (municipality, code) or of a
+        // municipality counts the person there (a handful of lines: linear scans).
+        const CODES: usize = RateCode::ALL.len();
+        let mut slot_of = vec![0u16; 10_000]; // kommunenummer → 1 + its slot (0: none yet)
+        let mut slots: Vec<(Knr, [LineAgg; CODES], u64)> = Vec::new();
+        let mut total_persons = 0u64;
         for person in lines.chunk_by(|a, b| a.key.fnr == b.key.fnr) {
-            local.total.persons += 1;
+            total_persons += 1;
             for (i, l) in person.iter().enumerate() {
                 let before = &person[..i];
-                let k = (l.key.kommune, l.key.kode);
-                let new_k = !before.iter().any(|x| (x.key.kommune, x.key.kode) == k);
-                local.per_kode.entry(k).or_default().add(l, new_k);
-                if !before.iter().any(|x| x.key.kommune == l.key.kommune) {
-                    local.per_kommune.entry(l.key.kommune).or_default().persons += 1;
+                let k = l.key.kommune;
+                // A Knr holds four digits (ID-3; `Knr::parse` is its only constructor): < 10 000.
+                let at = usize::from(k.code());
+                let slot = match slot_of[at] {
+                    0 => {
+                        slots.push((k, Default::default(), 0));
+                        slot_of[at] = slots.len() as u16;
+                        slots.len() - 1
+                    }
+                    n => usize::from(n) - 1,
+                };
+                let new_k = !before
+                    .iter()
+                    .any(|x| x.key.kommune == k && x.key.kode == l.key.kode);
+                slots[slot].1[l.key.kode as usize].add(l, new_k);
+                if !before.iter().any(|x| x.key.kommune == k) {
+                    slots[slot].2 += 1;
                 }
             }
         }
-        for ((k, _), a) in &local.per_kode {
-            local.per_kommune.entry(*k).or_default().add_sums(a);
-            local.total.add_sums(a);
+        let mut local = LineStats::default();
+        local.total.persons = total_persons;
+        for (k, per_code, persons) in slots {
+            let m = local.per_kommune.entry(k).or_default();
+            m.persons += persons;
+            for (kode, a) in RateCode::ALL.iter().zip(per_code) {
+                if a.lines > 0 {
+                    m.add_sums(&a);
+                    local.total.add_sums(&a);
+                    local.per_kode.insert((k, *kode), a);
+                }
+            }
         }
         self.merge(&local);
     }
