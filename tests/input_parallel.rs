@@ -361,7 +361,7 @@ fn files_that_are_not_tables_fail_the_same_way() {
             let mut p = personer.clone();
             let at = p.len() - 200;
             let cut = p[at..].find('\n').map(|i| at + i + 1).unwrap();
-            p.insert_str(cut, "\"");
+            p.insert(cut, '"');
             p.into_bytes()
         }),
         // Missing required column (the header is ASCII; a NUL later decides).

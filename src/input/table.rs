@@ -523,11 +523,11 @@ impl CsvSource {
     }
 }
 
+/// A csv reader over a file's text and the line index fed by it.
+type SequentialReader = (csv::Reader<Box<dyn Read>>, Rc<RefCell<LineIndex>>);
+
 /// The one-thread reader of a scanned file, positioned at its start (the header is its first record).
-fn sequential_reader(
-    path: &Path,
-    scan: &Scan,
-) -> Result<(csv::Reader<Box<dyn Read>>, Rc<RefCell<LineIndex>>), InputError> {
+fn sequential_reader(path: &Path, scan: &Scan) -> Result<SequentialReader, InputError> {
     let mut file = BufReader::with_capacity(CHUNK, File::open(path).map_err(|e| io_err(path, e))?);
     let stream: Box<dyn Read> = if scan.utf8 {
         if scan.bom {
