@@ -191,3 +191,41 @@ fn streamed_basis_and_ledger_equal_the_in_memory_run() {
         );
     }
 }
+
+/// With no person left in the extract (here: a header-only `personer.csv`, as when every row is rejected) the
+/// ledger read in is still carried whole into the new ledger (T-4) — before the fix the streamed
+/// `utbetalt.csv` held only its header while the manifest counted every line.
+#[test]
+fn an_empty_extract_carries_the_whole_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generate(dir.path(), 200, 5);
+    let q4 = dir.path().join("q4");
+    termin(&g, "2024-Q4", None, &q4, None);
+    let paid = fs::read_to_string(q4.join("utbetalt.csv")).unwrap();
+    let paid_lines = paid.lines().count() - 1;
+    assert!(paid_lines > 100, "{paid_lines}");
+    let personer = g.join("dsf/personer.csv");
+    let header = fs::read_to_string(&personer)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    fs::write(&personer, header + "\n").unwrap();
+    fs::write(
+        g.join("dsf/flyttinger.csv"),
+        "fnr,flyttedato,til_kommune,fra_kommune\n",
+    )
+    .unwrap();
+    let q1 = dir.path().join("q1");
+    termin(&g, "2025-Q1", Some(&q4.join("utbetalt.csv")), &q1, None);
+    // Every line of the ledger, in the order written (already T-4 order), and nothing new.
+    assert_eq!(fs::read_to_string(q1.join("utbetalt.csv")).unwrap(), paid);
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(q1.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        m["counts"]["utbetalt_linjer"].as_u64().unwrap(),
+        paid_lines as u64
+    );
+    assert_eq!(m["counts"]["grunnlag_linjer"].as_u64().unwrap(), 0);
+}

@@ -215,19 +215,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         // Closing the channels (dropping the senders with the stream's parts) ends the writers.
         let stream = stream.map(|st| (st.new_flags, st.preview, st.all_lines));
         let written = [gw.join(), uw.join()];
-        let run = run?;
-        let mut syncs = Vec::new();
+        // A writer's own error (disk full, …) first: the run then only saw "the writer thread stopped".
+        let mut files = Vec::new();
         for w in written {
             match w {
-                // Both files are synced to disk while the rest is computed and written; the commit
-                // waits for them.
-                Ok(r) => {
-                    let file = r.with_context(ctx)?;
-                    syncs.push(std::thread::spawn(move || file.sync_all()));
-                }
+                Ok(r) => files.push(r.with_context(ctx)?),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
+        let run = run?;
+        // Both files are synced to disk while the rest is computed and written; the commit waits.
+        let syncs: Vec<_> = files
+            .into_iter()
+            .map(|file| std::thread::spawn(move || file.sync_all()))
+            .collect();
         Ok((run, stream, syncs))
     })?;
     let mut result = run;
@@ -278,6 +279,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         for name in [payment::CSV_NAME, payment::XML_NAME] {
             out.remove_on_commit(name);
         }
+    }
+    // T-4: every line of the ledger read in is carried (checked: a line lost here would be paid again).
+    let carried = new_flags.iter().filter(|new| !**new).count() as u64;
+    if carried != result.ledger_in.lines {
+        bail!(
+            "internal error: the new ledger carries {carried} of the {} lines read in (--paid); nothing written",
+            result.ledger_in.lines
+        );
     }
     // T-4: the new ledger holds only the lines of the municipalities paid now (T-3, and not left out of
     // the bank file); the streamed file held every non-zero line.

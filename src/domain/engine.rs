@@ -1462,7 +1462,8 @@ impl<'a> Engine<'a> {
     /// (issue 6). Persons are assessed in parallel; what reaches the sink, and in which order, does not
     /// depend on the number of threads. Each block comes with the lines of the ledger read in whose person
     /// falls in the block's range of person numbers (sorted by (key, termin)), so that the sink can write
-    /// the new ledger in order (T-4, [`merge_ledger`]).
+    /// the new ledger in order (T-4, [`merge_ledger`]). Person numbers are unique in an extract (the DSF
+    /// reader rejects every row of a repeated number); blocks rely on it.
     pub fn run_streaming<S: LineSink>(
         &self,
         kommuner: Option<&KommuneRegister>,
@@ -1491,6 +1492,11 @@ impl<'a> Engine<'a> {
         const BLOCK: usize = 512;
         // In chunks, so that only one chunk's results exist at a time. Each chunk is cut into blocks
         // assessed in parallel; the blocks are handed to the sink in order.
+        if rows.is_empty() {
+            // No person (e.g. every row rejected): the ledger read in is still carried whole (T-4).
+            let part = sink.block(&[], &old);
+            sink.accept(part)?;
+        }
         for (c, chunk) in rows.chunks(BLOCK * 128).enumerate() {
             let chunk_start = c * BLOCK * 128;
             let blocks: Vec<Block<S::Part>> = chunk
