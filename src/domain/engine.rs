@@ -914,6 +914,37 @@ impl<'a> Engine<'a> {
 
     /// explain: the twelve months of a grant year with their IT-10 owners, read month by month with
     /// [`it::it10_owner`] itself, their IT-13 amounts and what cut them; fills `owners` for T-1.
+    /// IT-10 + IT-13 for one monthly grant year (år 2–5, or an EM year): the owners of its due months
+    /// `due` — with the month-by-month record for `explain` when tracing, `cut_by` naming the rule that
+    /// cut each month outside `due` — then the accrual (T-1).
+    #[allow(clippy::too_many_arguments)]
+    fn accrue_monthly_year(
+        &self,
+        a: &mut Assessment,
+        acc: &mut Vec<Accrual>,
+        owners: &mut [Knr; 13],
+        ctx: &MonthlyCtx,
+        line: &GrantYear,
+        rate: &RateEntry,
+        due: (u32, u32),
+        cut_by: impl Fn(u32) -> Option<&'static str>,
+    ) {
+        if ctx.trace {
+            let months = Self::traced_months(ctx.res, line.ar, ctx.death, rate, cut_by, owners);
+            a.years.push(YearCalc {
+                kode: line.kode,
+                ar: line.ar,
+                tilskuddsar: line.tilskuddsar,
+                sats: line.sats,
+                monthly: true,
+                months,
+            });
+        } else {
+            self.month_owners(ctx.res, line.ar, due, ctx.death, owners);
+        }
+        accrue_months(acc, line, &rate.cum, owners, due);
+    }
+
     fn traced_months(
         res: &Residence,
         y: i32,
@@ -1162,6 +1193,11 @@ impl<'a> Engine<'a> {
         let mut acc = std::mem::take(&mut a.accruals);
         // IT-10 owner of each month of the grant year at hand (index = month).
         let mut owners = [res.first; 13];
+        let ctx = MonthlyCtx {
+            res: &res,
+            death,
+            trace,
+        };
         let newborn_rule = matches!(newborn, Newborn::Within { .. });
         let it3_rule = first_year > ys;
 
@@ -1301,28 +1337,15 @@ impl<'a> Engine<'a> {
                 // Some month of the year is cut by IT-11.
                 regler.push_back("IT-11");
             }
-            if trace {
-                let cut_by = |m: u32| {
-                    if m > k11 {
-                        Some("IT-11")
-                    } else if m > k12 {
-                        Some("IT-12")
-                    } else {
-                        None
-                    }
-                };
-                let months = Self::traced_months(&res, y, death, rate, cut_by, &mut owners);
-                a.years.push(YearCalc {
-                    kode: code,
-                    ar: y,
-                    tilskuddsar: n,
-                    sats: rate.belop,
-                    monthly: true,
-                    months,
-                });
-            } else {
-                self.month_owners(&res, y, due, death, &mut owners);
-            }
+            let cut_by = |m: u32| {
+                if m > k11 {
+                    Some("IT-11")
+                } else if m > k12 {
+                    Some("IT-12")
+                } else {
+                    None
+                }
+            };
             let line = GrantYear {
                 fnr: p.fnr,
                 kode: code,
@@ -1332,7 +1355,7 @@ impl<'a> Engine<'a> {
                 monthly: true,
                 regler,
             };
-            accrue_months(&mut acc, &line, &rate.cum, &owners, due);
+            self.accrue_monthly_year(a, &mut acc, &mut owners, &ctx, &line, rate, due, cut_by);
         }
 
         // EM-1…EM-4
@@ -1374,28 +1397,15 @@ impl<'a> Engine<'a> {
                 if it3_rule {
                     regler.front("IT-3");
                 }
-                if trace {
-                    let cut_by = |m: u32| {
-                        if m < lo3 || m > hi3 {
-                            Some("EM-3")
-                        } else if m > k12 {
-                            Some("IT-12")
-                        } else {
-                            None
-                        }
-                    };
-                    let months = Self::traced_months(&res, y, death, rate, cut_by, &mut owners);
-                    a.years.push(YearCalc {
-                        kode: code,
-                        ar: y,
-                        tilskuddsar: n,
-                        sats: rate.belop,
-                        monthly: true,
-                        months,
-                    });
-                } else {
-                    self.month_owners(&res, y, due, death, &mut owners);
-                }
+                let cut_by = |m: u32| {
+                    if m < lo3 || m > hi3 {
+                        Some("EM-3")
+                    } else if m > k12 {
+                        Some("IT-12")
+                    } else {
+                        None
+                    }
+                };
                 let line = GrantYear {
                     fnr: p.fnr,
                     kode: code,
@@ -1405,7 +1415,7 @@ impl<'a> Engine<'a> {
                     monthly: true,
                     regler,
                 };
-                accrue_months(&mut acc, &line, &rate.cum, &owners, due);
+                self.accrue_monthly_year(a, &mut acc, &mut owners, &ctx, &line, rate, due, cut_by);
             }
         } else if p.enslig_mindrearig {
             step!("EM-1", "unaccompanied minor not settled by agreement (bosatt_etter_avtale = nei): no EM grant");
@@ -1746,6 +1756,14 @@ fn yn(b: bool) -> &'static str {
 }
 
 /// One grant year of a person (år 1, år 2–5 or an EM year): what its lines are keyed, rated and ruled by.
+/// What every monthly grant year of one person shares: the residence (IT-10), the end by death or
+/// emigration (IT-11), and whether `explain` is tracing.
+struct MonthlyCtx<'r, 'm> {
+    res: &'r Residence<'m>,
+    death: Option<NaiveDate>,
+    trace: bool,
+}
+
 struct GrantYear {
     fnr: Fnr,
     kode: RateCode,
