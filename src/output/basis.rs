@@ -612,17 +612,6 @@ pub fn write_summary_files(out: &mut OutputDir, r: &TerminSummary) -> io::Result
     out.write_file(AVVIK_FILE, true, |w| write_avvik(w, &r.avvik))
 }
 
-/// Writes the four CSV files of a termin into `out` (not yet committed).
-pub fn write_basis_files(out: &mut OutputDir, r: &TerminResult) -> io::Result<()> {
-    out.write_file(GRUNNLAG_FILE, true, |w| write_grunnlag(w, r))?;
-    out.write_file(KOMMUNER_FILE, false, |w| write_kommuner(w, r))?;
-    out.write_file(UTBETALT_FILE, true, |w| write_utbetalt(w, &r.new_ledger))?;
-    // Private as well: masked numbers still carry birth dates and the reasons (death, emigration) are
-    // personal data (issue 7: person-level files are readable by the owner only).
-    out.write_file(AVVIK_FILE, true, |w| write_avvik(w, &r.avvik))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
