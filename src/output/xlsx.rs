@@ -11,7 +11,9 @@ use crate::domain::avvik::Avvik;
 use crate::domain::basis::{BasisLine, TerminResult, TerminSummary};
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::rates::{RateCode, RateStatus, RateTable};
+use crate::domain::termin::Termin;
 use crate::output::OutputDir;
+use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
@@ -84,137 +86,152 @@ pub fn report_with_row_limit(
     only: Option<Knr>,
     max_rows: usize,
 ) -> Result<Vec<u8>, XlsxError> {
-    let max_rows = max_rows.min(EXCEL_DATA_ROWS);
     let lines: Vec<&BasisLine> = lines
         .iter()
         .filter(|l| only.is_none_or(|k| l.key.kommune == k))
         .collect();
-    let total = match only {
-        None => result.stats.total.clone(),
-        Some(k) => result
-            .stats
-            .per_kommune
-            .get(&k)
-            .cloned()
-            .unwrap_or_default(),
-    };
-    let names: BTreeMap<Knr, String> = result
-        .kommuner
-        .iter()
-        .filter_map(|k| k.navn.clone().map(|n| (k.kommune, n)))
-        .collect();
-    let utbetales: BTreeMap<Knr, bool> = result
-        .kommuner
-        .iter()
-        .map(|k| (k.kommune, k.utbetales))
-        .collect();
+    let names = names_of(result);
     let persons: BTreeSet<Fnr> = match only {
         Some(_) => lines.iter().map(|l| l.key.fnr).collect(),
         None => BTreeSet::new(),
     };
+    let mut b = ReportBuilder::new(result.termin, result.basis_date, max_rows)?;
+    b.add_lines(lines.iter().copied(), |k| names.get(&k).map(String::as_str))?;
     // A one-municipality report shows only avvik about its own persons: file-level and register avvik
     // may concern other municipalities.
-    let avvik: Vec<&Avvik> = result
-        .avvik
-        .iter()
-        .filter(|a| only.is_none() || a.fnr.is_some_and(|f| persons.contains(&f)))
-        .collect();
+    b.add_avvik(
+        result
+            .avvik
+            .iter()
+            .filter(|a| only.is_none() || a.fnr.is_some_and(|f| persons.contains(&f))),
+    )?;
     let used: BTreeSet<(i32, RateCode)> = match only {
         None => result.rates_used.iter().copied().collect(),
         Some(_) => lines.iter().map(|l| (l.key.ar, l.key.kode)).collect(),
     };
+    b.finish(result, rates, only, &used)
+}
 
-    let mut wb = Workbook::new();
-    let created = date_cell(result.basis_date)?;
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title(format!("Tilskudd termin {}", result.termin))
-            .set_author("tilskudd")
-            .set_creation_datetime(&created),
-    );
-    let f = Formats::new();
-    let termin = result.termin.to_string();
+/// Municipality names by number, as the basis holds them (from the register).
+fn names_of(result: &TerminSummary) -> BTreeMap<Knr, String> {
+    result
+        .kommuner
+        .iter()
+        .filter_map(|k| k.navn.clone().map(|n| (k.kommune, n)))
+        .collect()
+}
 
-    // Sammendrag: one row per (municipality, code).
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(SHEETS[0])?;
-        let mut s = Sheet::new(
-            ws,
-            &f,
-            &[
-                "termin",
-                "grunnlagsdato",
-                "kommunenummer",
-                "navn",
-                "kode",
-                "personer",
-                "linjer",
-                "opptjent",
-                "tidligere_utbetalt",
-                "a_utbetale",
-                "utbetales",
-            ],
-        )?;
-        let agg = result
-            .stats
-            .per_kode
-            .iter()
-            .filter(|((k, _), _)| only.is_none_or(|o| *k == o));
-        for ((k, kode), a) in agg {
-            s.string(&termin)?;
-            s.date(result.basis_date)?;
-            s.string(&k.to_string())?;
-            s.string(names.get(k).map_or("", String::as_str))?;
-            s.string(kode.as_str())?;
-            s.int(a.persons as i64)?;
-            s.int(a.lines as i64)?;
-            s.money(a.opptjent)?;
-            s.money(a.tidligere_utbetalt)?;
-            s.money(a.a_utbetale)?;
-            s.string(yes_no(utbetales.get(k).copied().unwrap_or(false)))?;
-            s.next_row();
+const SAMMENDRAG_HEADERS: [&str; 11] = [
+    "termin",
+    "grunnlagsdato",
+    "kommunenummer",
+    "navn",
+    "kode",
+    "personer",
+    "linjer",
+    "opptjent",
+    "tidligere_utbetalt",
+    "a_utbetale",
+    "utbetales",
+];
+
+const LINJER_HEADERS: [&str; 14] = [
+    "termin",
+    "kommunenummer",
+    "navn",
+    "fnr",
+    "duf",
+    "kode",
+    "tilskuddsar",
+    "ar",
+    "maneder",
+    "sats",
+    "opptjent",
+    "tidligere_utbetalt",
+    "a_utbetale",
+    "regler",
+];
+
+const AVVIK_HEADERS: [&str; 7] = ["fil", "linje", "kolonne", "fnr", "kode", "niva", "melding"];
+
+const SATSER_HEADERS: [&str; 7] = [
+    "ar", "kode", "belop", "status", "vedtatt", "kilde", "kilderad",
+];
+
+/// rapport.xlsx built in stages, so that its two big sheets can be filled while the engine still runs
+/// (issue 6): `Avvik` as soon as the inputs are read, `Linjer` as soon as the first lines of the basis
+/// exist, `Sammendrag` and `Satser` at the end ([`ReportBuilder::finish`]). The workbook orders shared
+/// strings and formats by sheet and cell when it is saved, so the bytes are those of a build in one go
+/// (tested). Rows beyond `max_rows` are counted, not shown.
+pub struct ReportBuilder {
+    wb: Workbook,
+    f: Formats,
+    termin: String,
+    max_rows: usize,
+    /// Row state of each sheet of [`SHEETS`], in that order.
+    sheets: [SheetState; 4],
+    avvik_total: usize,
+}
+
+impl ReportBuilder {
+    /// The workbook with its four sheets and their header rows.
+    pub fn new(termin: Termin, basis_date: NaiveDate, max_rows: usize) -> Result<Self, XlsxError> {
+        let mut wb = Workbook::new();
+        wb.set_properties(
+            &DocProperties::new()
+                .set_title(format!("Tilskudd termin {termin}"))
+                .set_author("tilskudd")
+                .set_creation_datetime(&date_cell(basis_date)?),
+        );
+        let f = Formats::new();
+        let headers: [&[&str]; 4] = [
+            &SAMMENDRAG_HEADERS,
+            &LINJER_HEADERS,
+            &AVVIK_HEADERS,
+            &SATSER_HEADERS,
+        ];
+        let mut states = Vec::with_capacity(SHEETS.len());
+        for (name, headers) in SHEETS.iter().zip(headers) {
+            let ws = wb.add_worksheet();
+            ws.set_name(*name)?;
+            states.push(SheetState::start(ws, &f, headers)?);
         }
-        s.finish_data()?;
-        // Totals row, outside the autofilter range so that sorting leaves it at the bottom.
-        s.bold_string("Sum")?;
-        s.skip(4);
-        s.int(total.persons as i64)?;
-        s.int(total.lines as i64)?;
-        s.money_bold(total.opptjent)?;
-        s.money_bold(total.tidligere_utbetalt)?;
-        s.money_bold(total.a_utbetale)?;
-        s.set_widths()?;
+        let sheets: [SheetState; 4] = states
+            .try_into()
+            .map_err(|_| XlsxError::ParameterError("four sheets".into()))?;
+        Ok(ReportBuilder {
+            wb,
+            f,
+            termin: termin.to_string(),
+            max_rows: max_rows.min(EXCEL_DATA_ROWS),
+            sheets,
+            avvik_total: 0,
+        })
     }
 
-    // Linjer: one row per basis line.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(SHEETS[1])?;
-        let mut s = Sheet::new(
-            ws,
-            &f,
-            &[
-                "termin",
-                "kommunenummer",
-                "navn",
-                "fnr",
-                "duf",
-                "kode",
-                "tilskuddsar",
-                "ar",
-                "maneder",
-                "sats",
-                "opptjent",
-                "tidligere_utbetalt",
-                "a_utbetale",
-                "regler",
-            ],
-        )?;
-        for l in lines.iter().take(max_rows) {
+    fn sheet(&mut self, i: usize) -> Result<Sheet<'_>, XlsxError> {
+        Ok(Sheet {
+            ws: self.wb.worksheet_from_index(i)?,
+            f: &self.f,
+            st: &mut self.sheets[i],
+            col: 0,
+        })
+    }
+
+    /// Adds basis lines, in basis order, to `Linjer` until it holds `max_rows` of them (later lines are
+    /// counted from the summary at [`ReportBuilder::finish`]). `name` gives a municipality's name.
+    pub fn add_lines<'l, 'n>(
+        &mut self,
+        lines: impl IntoIterator<Item = &'l BasisLine>,
+        name: impl Fn(Knr) -> Option<&'n str>,
+    ) -> Result<(), XlsxError> {
+        let room = self.max_rows - self.sheets[1].data_rows();
+        let termin = std::mem::take(&mut self.termin);
+        let mut s = self.sheet(1)?;
+        for l in lines.into_iter().take(room) {
             s.string(&termin)?;
             s.string(&l.key.kommune.to_string())?;
-            s.string(names.get(&l.key.kommune).map_or("", String::as_str))?;
+            s.string(name(l.key.kommune).unwrap_or(""))?;
             s.string(&l.key.fnr.masked())?;
             s.string(&l.duf.map(|d| d.to_string()).unwrap_or_default())?;
             s.string(l.key.kode.as_str())?;
@@ -231,26 +248,26 @@ pub fn report_with_row_limit(
             s.string(&l.regler.join("|"))?;
             s.next_row();
         }
-        s.finish_data()?;
-        if total.lines > max_rows as u64 {
-            s.bold_string(&format!(
-                "{} more lines than this sheet shows: see grunnlag.csv",
-                total.lines - max_rows as u64
-            ))?;
-        }
-        s.set_widths()?;
+        self.termin = termin;
+        Ok(())
     }
 
-    // Avvik.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(SHEETS[2])?;
-        let mut s = Sheet::new(
-            ws,
-            &f,
-            &["fil", "linje", "kolonne", "fnr", "kode", "niva", "melding"],
-        )?;
-        for a in avvik.iter().take(max_rows) {
+    /// Adds avvik, in `avvik.csv` order, to `Avvik` until it holds `max_rows` of them; every one is
+    /// counted for the note row.
+    pub fn add_avvik<'a>(
+        &mut self,
+        avvik: impl IntoIterator<Item = &'a Avvik>,
+    ) -> Result<(), XlsxError> {
+        let room = self.max_rows - self.sheets[2].data_rows();
+        let mut shown = 0;
+        let mut s = self.sheet(2)?;
+        let mut total = 0;
+        for a in avvik {
+            total += 1;
+            if shown == room {
+                continue;
+            }
+            shown += 1;
             s.string(&a.fil)?;
             match a.linje {
                 Some(l) => s.int(l as i64)?,
@@ -263,61 +280,136 @@ pub fn report_with_row_limit(
             s.string(&crate::domain::ids::mask_text(&a.melding))?;
             s.next_row();
         }
-        s.finish_data()?;
-        if avvik.len() > max_rows {
-            s.bold_string(&format!(
-                "{} more avvik than this sheet shows: see avvik.csv",
-                avvik.len() - max_rows
-            ))?;
-        }
-        s.set_widths()?;
+        self.avvik_total += total;
+        Ok(())
     }
 
-    // Satser: the rates used, with status and source (T-5).
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(SHEETS[3])?;
-        let mut s = Sheet::new(
-            ws,
-            &f,
-            &[
-                "ar", "kode", "belop", "status", "vedtatt", "kilde", "kilderad",
-            ],
-        )?;
-        for (ar, kode) in &used {
-            s.int(i64::from(*ar))?;
-            s.string(kode.as_str())?;
-            match rates.get(*ar, *kode) {
-                Ok(r) => {
-                    if *kode == RateCode::FhtFristMnd {
-                        s.int(r.belop.to_i64().unwrap_or(0))?;
-                    } else {
-                        s.money(r.belop)?;
-                    }
-                    s.string(r.status.as_str())?;
-                    s.string(yes_no(r.status == RateStatus::Vedtatt))?;
-                    s.string(&r.kilde)?;
-                    s.string(&r.origin)?;
-                }
-                Err(_) => {
-                    s.skip(1);
-                    s.string("mangler")?;
-                    s.string("nei")?;
-                    s.string("ikke i satstabellen")?;
-                    s.skip(1);
-                }
+    /// Writes `Sammendrag` (every line of `result`, or of municipality `only`) and `Satser` (the rates
+    /// `used`), ends `Linjer` and `Avvik` with their note rows, and saves the workbook.
+    pub fn finish(
+        mut self,
+        result: &TerminSummary,
+        rates: &RateTable,
+        only: Option<Knr>,
+        used: &BTreeSet<(i32, RateCode)>,
+    ) -> Result<Vec<u8>, XlsxError> {
+        let total = match only {
+            None => result.stats.total.clone(),
+            Some(k) => result
+                .stats
+                .per_kommune
+                .get(&k)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let names = names_of(result);
+        let utbetales: BTreeMap<Knr, bool> = result
+            .kommuner
+            .iter()
+            .map(|k| (k.kommune, k.utbetales))
+            .collect();
+        let termin = std::mem::take(&mut self.termin);
+        let max_rows = self.max_rows;
+
+        // Sammendrag: one row per (municipality, code).
+        {
+            let mut s = self.sheet(0)?;
+            let agg = result
+                .stats
+                .per_kode
+                .iter()
+                .filter(|((k, _), _)| only.is_none_or(|o| *k == o));
+            for ((k, kode), a) in agg {
+                s.string(&termin)?;
+                s.date(result.basis_date)?;
+                s.string(&k.to_string())?;
+                s.string(names.get(k).map_or("", String::as_str))?;
+                s.string(kode.as_str())?;
+                s.int(a.persons as i64)?;
+                s.int(a.lines as i64)?;
+                s.money(a.opptjent)?;
+                s.money(a.tidligere_utbetalt)?;
+                s.money(a.a_utbetale)?;
+                s.string(yes_no(utbetales.get(k).copied().unwrap_or(false)))?;
+                s.next_row();
             }
-            s.next_row();
+            s.finish_data()?;
+            // Totals row, outside the autofilter range so that sorting leaves it at the bottom.
+            s.bold_string("Sum")?;
+            s.skip(4);
+            s.int(total.persons as i64)?;
+            s.int(total.lines as i64)?;
+            s.money_bold(total.opptjent)?;
+            s.money_bold(total.tidligere_utbetalt)?;
+            s.money_bold(total.a_utbetale)?;
+            s.set_widths()?;
         }
-        s.finish_data()?;
-        s.set_widths()?;
-    }
 
-    // Zip level 3 instead of the default 6: saving takes about 0.6 of the time for a file about 18 %
-    // larger (issue 6; measured on the 1M-person report, 20 000 + 20 000 rows: 0.39 s → 0.23 s, 1.7 → 2.0
-    // MB). The cell contents are the same.
-    wb.set_zip_compression_level(3);
-    wb.save_to_buffer()
+        // Linjer: the note names the file with the rest.
+        {
+            let mut s = self.sheet(1)?;
+            s.finish_data()?;
+            if total.lines > max_rows as u64 {
+                s.bold_string(&format!(
+                    "{} more lines than this sheet shows: see grunnlag.csv",
+                    total.lines - max_rows as u64
+                ))?;
+            }
+            s.set_widths()?;
+        }
+
+        // Avvik.
+        {
+            let avvik_total = self.avvik_total;
+            let mut s = self.sheet(2)?;
+            s.finish_data()?;
+            if avvik_total > max_rows {
+                s.bold_string(&format!(
+                    "{} more avvik than this sheet shows: see avvik.csv",
+                    avvik_total - max_rows
+                ))?;
+            }
+            s.set_widths()?;
+        }
+
+        // Satser: the rates used, with status and source (T-5).
+        {
+            let mut s = self.sheet(3)?;
+            for (ar, kode) in used {
+                s.int(i64::from(*ar))?;
+                s.string(kode.as_str())?;
+                match rates.get(*ar, *kode) {
+                    Ok(r) => {
+                        if *kode == RateCode::FhtFristMnd {
+                            s.int(r.belop.to_i64().unwrap_or(0))?;
+                        } else {
+                            s.money(r.belop)?;
+                        }
+                        s.string(r.status.as_str())?;
+                        s.string(yes_no(r.status == RateStatus::Vedtatt))?;
+                        s.string(&r.kilde)?;
+                        s.string(&r.origin)?;
+                    }
+                    Err(_) => {
+                        s.skip(1);
+                        s.string("mangler")?;
+                        s.string("nei")?;
+                        s.string("ikke i satstabellen")?;
+                        s.skip(1);
+                    }
+                }
+                s.next_row();
+            }
+            s.finish_data()?;
+            s.set_widths()?;
+        }
+
+        // Zip level 3 instead of the default 6: saving takes about 0.6 of the time for a file about 18 %
+        // larger (issue 6; measured on the 1M-person report, 20 000 + 20 000 rows: 0.39 s → 0.23 s, 1.7 → 2.0
+        // MB). The cell contents are the same.
+        self.wb.set_zip_compression_level(3);
+        self.wb.save_to_buffer()
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -357,34 +449,44 @@ impl Formats {
     }
 }
 
-/// Writes rows left to right, remembering the widest content per column for the widths.
-struct Sheet<'a> {
-    ws: &'a mut Worksheet,
-    f: &'a Formats,
+/// Where a sheet's writing stands between stages: the next row and the widest content per column.
+struct SheetState {
     row: u32,
-    col: u16,
     ncols: u16,
     widths: Vec<usize>,
 }
 
-impl<'a> Sheet<'a> {
-    fn new(ws: &'a mut Worksheet, f: &'a Formats, headers: &[&str]) -> Result<Self, XlsxError> {
+impl SheetState {
+    /// Writes the bold header row and freezes it.
+    fn start(ws: &mut Worksheet, f: &Formats, headers: &[&str]) -> Result<Self, XlsxError> {
         for (i, h) in headers.iter().enumerate() {
             ws.write_string_with_format(0, i as u16, *h, &f.header)?;
         }
         ws.set_freeze_panes(1, 0)?;
-        Ok(Sheet {
-            ws,
-            f,
+        Ok(SheetState {
             row: 1,
-            col: 0,
             ncols: headers.len() as u16,
             widths: headers.iter().map(|h| h.chars().count() + 2).collect(),
         })
     }
 
+    /// Data rows written so far.
+    fn data_rows(&self) -> usize {
+        self.row as usize - 1
+    }
+}
+
+/// Writes rows left to right, remembering the widest content per column for the widths.
+struct Sheet<'a> {
+    ws: &'a mut Worksheet,
+    f: &'a Formats,
+    st: &'a mut SheetState,
+    col: u16,
+}
+
+impl Sheet<'_> {
     fn seen(&mut self, len: usize) {
-        if let Some(w) = self.widths.get_mut(self.col as usize) {
+        if let Some(w) = self.st.widths.get_mut(self.col as usize) {
             *w = (*w).max(len);
         }
         self.col += 1;
@@ -396,7 +498,7 @@ impl<'a> Sheet<'a> {
 
     fn string(&mut self, s: &str) -> Result<(), XlsxError> {
         if !s.is_empty() {
-            self.ws.write_string(self.row, self.col, s)?;
+            self.ws.write_string(self.st.row, self.col, s)?;
         }
         self.seen(s.chars().count());
         Ok(())
@@ -404,13 +506,13 @@ impl<'a> Sheet<'a> {
 
     fn bold_string(&mut self, s: &str) -> Result<(), XlsxError> {
         self.ws
-            .write_string_with_format(self.row, self.col, s, &self.f.bold)?;
+            .write_string_with_format(self.st.row, self.col, s, &self.f.bold)?;
         self.seen(s.chars().count());
         Ok(())
     }
 
     fn int(&mut self, n: i64) -> Result<(), XlsxError> {
-        self.ws.write_number(self.row, self.col, n as f64)?;
+        self.ws.write_number(self.st.row, self.col, n as f64)?;
         self.seen(n.to_string().len());
         Ok(())
     }
@@ -424,7 +526,7 @@ impl<'a> Sheet<'a> {
             &self.f.money
         };
         self.ws
-            .write_number_with_format(self.row, self.col, v, fmt)?;
+            .write_number_with_format(self.st.row, self.col, v, fmt)?;
         // Digits, thousands separators and the decimals.
         let len = crate::domain::money::fmt_money(x).len();
         self.seen(len + len / 4 + 1);
@@ -442,29 +544,29 @@ impl<'a> Sheet<'a> {
     fn date(&mut self, d: chrono::NaiveDate) -> Result<(), XlsxError> {
         let dt = date_cell(d)?;
         self.ws
-            .write_date_with_format(self.row, self.col, &dt, &self.f.date)?;
+            .write_date_with_format(self.st.row, self.col, &dt, &self.f.date)?;
         self.seen(10);
         Ok(())
     }
 
     fn next_row(&mut self) {
-        self.row += 1;
+        self.st.row += 1;
         self.col = 0;
     }
 
     /// Autofilter over the header and the data rows written so far; moves to the row after them.
     fn finish_data(&mut self) -> Result<(), XlsxError> {
-        let last = self.row.saturating_sub(1);
+        let last = self.st.row.saturating_sub(1);
         self.ws
-            .autofilter(0, 0, last, self.ncols.saturating_sub(1))?;
+            .autofilter(0, 0, last, self.st.ncols.saturating_sub(1))?;
         self.col = 0;
         Ok(())
     }
 
     fn set_widths(&mut self) -> Result<(), XlsxError> {
         // The note row's long text is not a column's content.
-        self.widths.iter_mut().for_each(|w| *w = (*w).min(60));
-        for (i, w) in self.widths.iter().enumerate() {
+        self.st.widths.iter_mut().for_each(|w| *w = (*w).min(60));
+        for (i, w) in self.st.widths.iter().enumerate() {
             self.ws
                 .set_column_width(i as u16, (*w).clamp(6, 60) as f64 + 1.0)?;
         }
