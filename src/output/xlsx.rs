@@ -105,11 +105,14 @@ pub fn report_with_row_limit(
             .iter()
             .filter(|a| only.is_none() || a.fnr.is_some_and(|f| persons.contains(&f))),
     )?;
-    let used: BTreeSet<(i32, RateCode)> = match only {
-        None => result.rates_used.iter().copied().collect(),
-        Some(_) => lines.iter().map(|l| (l.key.ar, l.key.kode)).collect(),
-    };
-    b.finish(result, rates, only, &used)
+    match only {
+        None => b.finish_all(result, rates),
+        Some(_) => {
+            let used: BTreeSet<(i32, RateCode)> =
+                lines.iter().map(|l| (l.key.ar, l.key.kode)).collect();
+            b.finish(result, rates, only, &used)
+        }
+    }
 }
 
 /// Municipality names by number, as the basis holds them (from the register).
@@ -282,6 +285,16 @@ impl ReportBuilder {
         }
         self.avvik_total += total;
         Ok(())
+    }
+
+    /// [`ReportBuilder::finish`] for the whole termin (every municipality, every rate used).
+    pub fn finish_all(
+        self,
+        result: &TerminSummary,
+        rates: &RateTable,
+    ) -> Result<Vec<u8>, XlsxError> {
+        let used: BTreeSet<(i32, RateCode)> = result.rates_used.iter().copied().collect();
+        self.finish(result, rates, None, &used)
     }
 
     /// Writes `Sammendrag` (every line of `result`, or of municipality `only`) and `Satser` (the rates
@@ -631,5 +644,77 @@ mod tests {
         let s = wb.worksheet_range("Sammendrag").unwrap();
         let total = s.rows().next_back().unwrap();
         assert_eq!(total[9], Data::Float(50.0));
+    }
+
+    #[test]
+    fn a_report_built_in_stages_is_the_report_built_at_once() {
+        // termin fills Avvik from the reader's avvik and Linjer from the first lines while the engine
+        // runs, and adds the engine's avvik at the end (issue 6): the bytes must not depend on that.
+        let termin: crate::domain::termin::Termin = "2024-Q3".parse().unwrap();
+        let fnr = Fnr::with_control_digits("018190100")
+            .or_else(|| Fnr::with_control_digits("018190101"))
+            .unwrap();
+        let line = |ar| BasisLine {
+            key: LineKey {
+                fnr,
+                kommune: Knr::parse("0301").unwrap(),
+                kode: RateCode::Ar2,
+                ar,
+            },
+            duf: None,
+            tilskuddsar: 2,
+            maneder: Some(1),
+            sats: Decimal::from(120),
+            opptjent: Decimal::from(10),
+            tidligere_utbetalt: Decimal::ZERO,
+            a_utbetale: Decimal::from(10),
+            regler: crate::domain::basis::RuleSet::of(&["IT-13"]),
+        };
+        let avvik: Vec<Avvik> = (1..=5)
+            .map(|n| {
+                Avvik::warning(
+                    "personer.csv",
+                    Some(n),
+                    Some("fnr"),
+                    "test",
+                    format!("avvik {n}"),
+                )
+            })
+            .collect();
+        let r = TerminResult::from_parts(
+            termin,
+            termin.basis_date(),
+            (2021..2026).map(line).collect(),
+            vec![],
+            vec![],
+            avvik.clone(),
+            vec![],
+            Counts::default(),
+        );
+        for max_rows in [1, 3, 4, 5, 20] {
+            let at_once =
+                report_with_row_limit(&r, &r.lines, &RateTable::default(), None, max_rows).unwrap();
+            let mut b = ReportBuilder::new(termin, termin.basis_date(), max_rows).unwrap();
+            b.add_avvik(&avvik[..2]).unwrap();
+            b.add_lines(&r.lines[..max_rows.min(5)], |_| None).unwrap();
+            b.add_avvik(&avvik[2..]).unwrap();
+            let staged = b.finish_all(&r, &RateTable::default()).unwrap();
+            assert!(
+                staged == at_once,
+                "staged report differs at max_rows {max_rows}"
+            );
+        }
+        // And the note row counts the avvik of both stages: 5 − 3 shown = 2 more.
+        let mut b = ReportBuilder::new(termin, termin.basis_date(), 3).unwrap();
+        b.add_avvik(&avvik[..2]).unwrap();
+        b.add_avvik(&avvik[2..]).unwrap();
+        let bytes = b.finish_all(&r, &RateTable::default()).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let a = wb.worksheet_range("Avvik").unwrap();
+        assert_eq!(a.rows().count(), 5);
+        assert_eq!(
+            a.rows().next_back().unwrap()[0],
+            Data::String("2 more avvik than this sheet shows: see avvik.csv".into())
+        );
     }
 }
