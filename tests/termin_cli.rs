@@ -411,3 +411,28 @@ fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
     assert!(err.contains("twice with different amounts"), "{err}");
     assert!(!q("bad").join("grunnlag.csv").exists());
 }
+
+#[test]
+fn errors_are_reported_in_input_order_though_the_ledger_is_read_alongside_the_extract() {
+    // The ledger is read on its own thread while the extract is read (issue 6). With both missing, the
+    // extract's error still comes first, as when they were read one after the other; with only the
+    // ledger missing, its error is reported and nothing is written.
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("no-such-ledger.csv");
+    let out = d.path().join("out");
+    let (code, _, err) = termin(
+        "2024-Q4",
+        "no-such-dsf",
+        "rates",
+        &[missing.as_path()],
+        &out,
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("reading the DSF extract"), "{err}");
+    assert!(!err.contains("reading the ledger"), "{err}");
+    let (code, _, err) = termin("2024-Q4", "dsf", "rates", &[missing.as_path()], &out, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("reading the ledger (--paid)"), "{err}");
+    assert!(!out.join("manifest.json").exists());
+}

@@ -113,8 +113,35 @@ impl TerminInputs {
             reject_synthetic: input.no_synthetic,
             kommuner: kommuner.as_ref(),
         };
-        let dsf = input::load_dsf(&input.dsf, &opts)
-            .with_context(|| format!("reading the DSF extract {}", input.dsf.display()))?;
+        // The ledger (often larger than the extract in a chained run) is read and deduplicated on its
+        // own thread while the extract is read (issue 6); errors are still reported in the order
+        // dsf, rates, ledger.
+        let (dsf, ledger) = std::thread::scope(|s| {
+            let ledger = s.spawn(|| -> anyhow::Result<_> {
+                if paid.is_empty() {
+                    return Ok(None);
+                }
+                let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
+                // A ledger row that cannot be read is money paid before that T-2 would not deduct: it
+                // would be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row
+                // [model (f)].
+                crate::cmd::common::refuse_rejected_rows(
+                    &l,
+                    "the ledger (--paid) has",
+                    "what was paid before must not be paid again or dropped from the ledger",
+                )?;
+                let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
+                Ok(Some((l.avvik, l.stats, l.files, lines, dup)))
+            });
+            let dsf = input::load_dsf(&input.dsf, &opts)
+                .with_context(|| format!("reading the DSF extract {}", input.dsf.display()));
+            let ledger = match ledger.join() {
+                Ok(l) => l,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (dsf, ledger)
+        });
+        let dsf = dsf?;
         avvik.extend(dsf.avvik);
         stats.extend(dsf.stats);
         files.extend(manifest::inputs_of("dsf", &dsf.files));
@@ -123,24 +150,16 @@ impl TerminInputs {
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
         let mut ledger_duplicates = 0;
-        let ledger = if paid.is_empty() {
-            Vec::new()
-        } else {
-            let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
-            // A ledger row that cannot be read is money paid before that T-2 would not deduct: it would
-            // be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row [model (f)].
-            crate::cmd::common::refuse_rejected_rows(
-                &l,
-                "the ledger (--paid) has",
-                "what was paid before must not be paid again or dropped from the ledger",
-            )?;
-            avvik.extend(l.avvik);
-            stats.extend(l.stats);
-            files.extend(manifest::inputs_of("paid", &l.files));
-            let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
-            ledger_duplicates = dup.len() as u64;
-            avvik.extend(dup);
-            lines
+        let ledger = match ledger? {
+            None => Vec::new(),
+            Some((l_avvik, l_stats, l_files, lines, dup)) => {
+                avvik.extend(l_avvik);
+                stats.extend(l_stats);
+                files.extend(manifest::inputs_of("paid", &l_files));
+                ledger_duplicates = dup.len() as u64;
+                avvik.extend(dup);
+                lines
+            }
         };
         Ok(TerminInputs {
             extract: dsf.data,
