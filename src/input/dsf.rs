@@ -6,7 +6,7 @@ use crate::domain::ids::{Fnr, Knr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
 use crate::input::check::{KnrLookup, RowCheck};
 use crate::input::keysort;
-use crate::input::table::{self, opt, req, Col, Table, Workbook};
+use crate::input::table::{self, opt, req, Cell, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -452,7 +452,8 @@ fn check_person(
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
     let fodselsdato = c.date("fodselsdato", &cell(2), false);
-    let bosettingsdato = c.date("bosettingsdato", &cell(3), true);
+    let bosatt_cell = cell(3);
+    let bosettingsdato = c.date("bosettingsdato", &bosatt_cell, true);
     // ID-3 at the settlement date.
     let knr = c.knr_in("bosettingskommune", &cell(4), lookup, bosettingsdato, true);
     let sak_id = c.text("sak_id", &cell(5)).map(|s| s.into_owned());
@@ -483,7 +484,13 @@ fn check_person(
     let mor_fnr = c.fnr("mor_fnr", &cell(9), opts, false);
     let referanse_fnr = c.fnr("referanse_fnr", &cell(10), opts, false);
     let familie_soknadsdato = c.date("familie_soknadsdato", &cell(11), false);
-    let registrert_dato = c.date("registrert_dato", &cell(12), false);
+    let registrert_cell = cell(12);
+    let registrert_dato = match (bosettingsdato, registrert_cell, bosatt_cell) {
+        // The same text as bosettingsdato, which read well: the same date, and no problem to record
+        // (usually so; saves a parse).
+        (Some(d), Cell::Text(r), Cell::Text(b)) if r == b => Some(d),
+        (_, cell, _) => c.date("registrert_dato", &cell, false),
+    };
     let dodsdato = c.date("dodsdato", &cell(13), false);
     let utvandringsdato = c.date("utvandringsdato", &cell(14), false);
     let gjenforent_dato = c.date("gjenforent_dato", &cell(15), false);
