@@ -5,11 +5,11 @@ use crate::domain::avvik::Avvik;
 use crate::domain::ids::{Fnr, Knr};
 use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
 use crate::input::check::{KnrLookup, RowCheck};
-use crate::input::table::{self, opt, req, Col, Table, Workbook};
+use crate::input::keysort;
+use crate::input::table::{self, opt, req, Cell, Col, Table, Workbook};
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
-use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const PERSONER_COLS: [Col; 16] = [
@@ -49,22 +49,42 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
             file: table::display(path),
             message: "the DSF folder has no personer.csv (required, SPEC §1.4)".into(),
         })?;
-        let (t, f) = table::open_csv(&personer)?;
-        read_personer(t, f, opts, &mut out)?;
-        if let Some(fl) = find_file(path, "flyttinger.csv") {
-            if std::fs::metadata(&fl).is_ok_and(|m| m.len() == 0) {
-                // An export with no moves may be an empty file: the table is optional, so this means
-                // "no moves" (a warning, not a failed run); a personer.csv without bytes stays an error.
-                out.avvik.push(Avvik::warning(
-                    &table::display(&fl),
-                    None,
-                    None,
-                    "tom_fil",
-                    "the file is empty (not even a header): read as no moves".into(),
-                ));
-            } else {
-                let (t, f) = table::open_csv(&fl)?;
-                read_flyttinger(t, f, opts, &mut out)?;
+        let (t, mut f) = table::open_csv(&personer)?;
+        let rows = read_personer_rows(t, opts, &mut f)?;
+        out.files.push(f);
+        // The persons' duplicate check and index are built while `flyttinger` is read (its rows are
+        // joined with the persons afterwards): the results are those of one step after the other.
+        let (persons, moves) = rayon::join(
+            || finish_personer(rows),
+            || -> Result<Option<MovesRead>, InputError> {
+                let Some(fl) = find_file(path, "flyttinger.csv") else {
+                    return Ok(None);
+                };
+                if std::fs::metadata(&fl).is_ok_and(|m| m.len() == 0) {
+                    // An export with no moves may be an empty file: the table is optional, so this
+                    // means "no moves" (a warning, not a failed run); a personer.csv without bytes
+                    // stays an error.
+                    return Ok(Some(MovesRead::Empty(Avvik::warning(
+                        &table::display(&fl),
+                        None,
+                        None,
+                        "tom_fil",
+                        "the file is empty (not even a header): read as no moves".into(),
+                    ))));
+                }
+                let (t, mut f) = table::open_csv(&fl)?;
+                let rows = read_flyttinger_rows(t, opts, &mut f)?;
+                Ok(Some(MovesRead::Rows(Box::new(rows), f)))
+            },
+        );
+        let moves = moves?;
+        let index = add_personer(&mut out, persons);
+        match moves {
+            None => {}
+            Some(MovesRead::Empty(warning)) => out.avvik.push(warning),
+            Some(MovesRead::Rows(rows, f)) => {
+                add_flyttinger(&mut out, *rows, &index);
+                out.files.push(f);
             }
         }
     } else if table::is_workbook(path) {
@@ -80,15 +100,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
             })?;
         let t = wb.table(&sheet)?;
         let mut file = wb.file.clone();
-        read_personer_into(t, opts, &mut out, &mut file)?;
+        let rows = read_personer_rows(t, opts, &mut file)?;
+        let index = add_personer(&mut out, finish_personer(rows));
         if let Some(sheet) = wb.find_sheet("flyttinger") {
             let t = wb.table(&sheet)?;
-            read_flyttinger_into(t, opts, &mut out, &mut file)?;
+            let rows = read_flyttinger_rows(t, opts, &mut file)?;
+            add_flyttinger(&mut out, rows, &index);
         }
         out.files.push(file);
     } else if path.is_file() && table::is_csv(path) {
-        let (t, f) = table::open_csv(path)?;
-        read_personer(t, f, opts, &mut out)?;
+        let (t, mut f) = table::open_csv(path)?;
+        let rows = read_personer_rows(t, opts, &mut f)?;
+        add_personer(&mut out, finish_personer(rows));
+        out.files.push(f);
     } else if !path.exists() {
         return Err(InputError::Io {
             path: table::display(path),
@@ -104,6 +128,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
         });
     }
     Ok(out)
+}
+
+/// What the optional `flyttinger.csv` of a folder gave.
+enum MovesRead {
+    /// A file of no bytes: a warning, no moves.
+    Empty(Avvik),
+    Rows(Box<MoveRows>, InputFile),
 }
 
 /// `personer.csv` in `dir`, the name matched case-insensitively (`Personer.CSV` from Windows).
@@ -125,28 +156,6 @@ fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
         .collect();
     hits.sort();
     hits.into_iter().next()
-}
-
-fn read_personer(
-    t: Table,
-    mut file: InputFile,
-    opts: &LoadOptions,
-    out: &mut Loaded<Extract>,
-) -> Result<(), InputError> {
-    read_personer_into(t, opts, out, &mut file)?;
-    out.files.push(file);
-    Ok(())
-}
-
-fn read_flyttinger(
-    t: Table,
-    mut file: InputFile,
-    opts: &LoadOptions,
-    out: &mut Loaded<Extract>,
-) -> Result<(), InputError> {
-    read_flyttinger_into(t, opts, out, &mut file)?;
-    out.files.push(file);
-    Ok(())
 }
 
 /// Problems of the rows that have any, by line (sparse: a clean extract allocates nothing here).
@@ -184,12 +193,15 @@ fn add_problems(problems: &mut Problems, p: Option<(u64, RowProblems)>) {
     entry.list.extend(p.list);
 }
 
-/// What the `personer` rows add up to while they are read.
-struct PersonAcc {
-    personer: Vec<Person>,
-    /// (fnr as integer, line, fnr) of every row whose fnr parsed, for the duplicate check.
-    keys: Vec<(u64, u64, Fnr)>,
-    problems: Problems,
+/// Adds a rejection found after the row checks (duplicates, the join with the persons, the chain) to
+/// the problems of its line, after those the row checks found.
+fn add_rejection(problems: &mut Problems, avvik: Avvik) {
+    let Some(line) = avvik.linje else {
+        return;
+    };
+    let entry = problems.entry(line).or_default();
+    entry.rejected = true;
+    entry.list.push(avvik);
 }
 
 /// Emits the problems in line order and fills the stats: `read` rows, of which those in `rejected` lines
@@ -219,166 +231,209 @@ fn finish_table(
     stats
 }
 
-fn read_personer_into(
+/// No person (a row whose fnr parsed but that was rejected), in [`PersonRows::person`].
+const NONE: u32 = u32::MAX;
+
+/// The `personer` rows as read: the persons that passed the row checks and, for the duplicate check,
+/// every row whose fnr parsed.
+struct PersonRows {
+    name: String,
+    /// The unknown-column warning of the header.
+    warning: Option<Avvik>,
+    read: u64,
+    personer: Vec<Person>,
+    /// Per person: settlement date and municipality (for the checks of `flyttinger`).
+    settled: Vec<(NaiveDate, Knr)>,
+    /// Per row whose fnr parsed, in file order: the number ([`Fnr::number`]), the line, and the row's
+    /// index in `personer` ([`NONE`]: rejected by the row checks).
+    nums: Vec<u64>,
+    lines: Vec<u64>,
+    person: Vec<u32>,
+    problems: Problems,
+}
+
+/// Reads and checks the rows of `personer` (the part that can fail; see [`finish_personer`]).
+fn read_personer_rows(
     t: Table,
     opts: &LoadOptions,
-    out: &mut Loaded<Extract>,
     file: &mut InputFile,
-) -> Result<(), InputError> {
+) -> Result<PersonRows, InputError> {
     let mut cols: Vec<Col> = PERSONER_COLS.to_vec();
     cols.push(TIDLIGERE_UTLOST);
     let (ix, warning) = t.resolve(&cols)?;
     let name = t.name.clone();
-    out.data.personer_file = name.clone();
-    out.avvik.extend(warning);
-    // Rows without a problem go straight into the extract; duplicates are removed afterwards. Rows are
-    // checked in parallel; the results arrive here in file order.
-    let first = out.data.personer.len();
+    // Rows are checked in parallel; the results arrive here in file order.
     let hint = t.row_hint;
     let lookup = KnrLookup::new(opts.kommuner);
-    let (n, acc) = t.par_rows(
+    let (read, acc) = t.par_rows(
         file,
-        || PersonAcc {
+        || PersonRows {
+            name: name.clone(),
+            warning: None,
+            read: 0,
             personer: Vec::with_capacity(hint),
-            keys: Vec::with_capacity(hint),
+            settled: Vec::with_capacity(hint),
+            nums: Vec::with_capacity(hint),
+            lines: Vec::with_capacity(hint),
+            person: Vec::with_capacity(hint),
             problems: Problems::new(),
         },
         |row| {
             let mut c = RowCheck::new(&name, row);
             let p = check_person(&mut c, row, &ix, opts, &lookup);
-            let key = c.fnr.map(|f| (fnr_key(&f), row.line, f));
+            let num = c.fnr.map(|f| f.number());
             let person = if c.is_rejected() { None } else { p };
-            (person, key, row_problems(c))
+            (person, num, row.line, row_problems(c))
         },
-        |acc, (person, key, problems)| {
-            acc.keys.extend(key);
-            acc.personer.extend(person);
+        |acc, (person, num, line, problems)| {
+            if let Some(num) = num {
+                acc.nums.push(num);
+                acc.lines.push(line);
+                acc.person.push(match person {
+                    Some(_) => u32::try_from(acc.personer.len()).unwrap_or(NONE),
+                    None => NONE,
+                });
+            }
+            if let Some(p) = person {
+                acc.settled.push((p.bosettingsdato, p.bosettingskommune));
+                acc.personer.push(p);
+            }
             add_problems(&mut acc.problems, problems);
         },
     )?;
-    let PersonAcc {
-        personer: read,
-        mut keys,
-        mut problems,
-    } = acc;
-    let personer = &mut out.data.personer;
-    if personer.is_empty() {
-        *personer = read;
-    } else {
-        personer.extend(read);
-    }
-
-    // Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
-    // Sorted by the number as an integer (computed once per row): cheaper than comparing digit arrays.
-    // (The pairs are unique: the parallel sort gives the one order.)
-    keys.par_sort_unstable_by_key(|k| (k.0, k.1));
-    let mut dup_lines: HashSet<u64> = HashSet::new();
-    for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-        for &(_, line, f) in group {
-            let others: Vec<String> = group
-                .iter()
-                .filter(|(_, l, _)| *l != line)
-                .map(|(_, l, _)| l.to_string())
-                .collect();
-            let entry = problems.entry(line).or_default();
-            entry.rejected = true;
-            entry.list.push(
-                Avvik::rejected(
-                    &name,
-                    Some(line),
-                    Some("fnr"),
-                    "duplikat_fnr",
-                    format!(
-                        "fnr {} also appears on line(s) {}; every row of a duplicated fnr is rejected — keep one",
-                        f.masked(),
-                        others.join(", ")
-                    ),
-                )
-                .with_fnr(Some(f)),
-            );
-            dup_lines.insert(line);
-        }
-    }
-    if !dup_lines.is_empty() {
-        let mut i = 0usize;
-        personer.retain(|p| {
-            i += 1;
-            i <= first || !dup_lines.contains(&p.line)
-        });
-    }
-    let synthetic = personer[first..]
-        .iter()
-        .filter(|p| p.fnr.is_synthetic())
-        .count() as u64;
-    let stats = finish_table(&mut out.avvik, problems, &name, n, synthetic);
-    out.stats.push(stats);
-    Ok(())
+    Ok(PersonRows {
+        warning,
+        read,
+        ..acc
+    })
 }
 
 /// The accepted persons' settlement date and municipality by person number, for the checks of
-/// `flyttinger`: a sorted table built on all cores (a hash map of a million
-/// persons took a tenth of a second on one). Answers as a map collected from the persons in order
-/// would (a later person wins), though the duplicate check leaves every number once.
+/// `flyttinger`, which join their rows sorted by number with it (a lookup per move cost two cache
+/// misses in a table of a million).
 struct PersonIndex {
-    /// (scrambled number, value), sorted by the first.
-    by_key: Vec<(u64, (NaiveDate, Knr))>,
-    /// `dir[b]`: the first entry whose scrambled number has `b` as its top `bits` bits. Scrambled numbers
-    /// are spread evenly, so a bucket holds about one person: a lookup costs two cache misses (a binary
-    /// search over a million persons cost twenty).
-    dir: Vec<usize>,
-    bits: u32,
+    /// The numbers of the accepted persons, ascending (unique: the duplicate check removed the others).
+    nums: Vec<u64>,
+    /// For each number, its index in `settled`.
+    at: Vec<u32>,
+    settled: Vec<(NaiveDate, Knr)>,
 }
 
-/// A bijection of `u64` (odd multiplier) that spreads the person numbers evenly over the range.
-fn scramble(key: u64) -> u64 {
-    key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// `personer` after the duplicate check.
+struct PersonerDone {
+    name: String,
+    personer: Vec<Person>,
+    avvik: Vec<Avvik>,
+    stats: FileStats,
+    index: PersonIndex,
 }
 
-impl PersonIndex {
-    fn new(personer: &[Person]) -> Self {
-        let mut by_key: Vec<(u64, (NaiveDate, Knr))> = personer
-            .par_iter()
-            .map(|p| {
-                (
-                    scramble(fnr_key(&p.fnr)),
-                    (p.bosettingsdato, p.bosettingskommune),
-                )
-            })
-            .collect();
-        // Stable: equal numbers keep file order, so the last of them is the one a map would keep.
-        by_key.par_sort_by_key(|e| e.0);
-        let bits = (usize::BITS - by_key.len().leading_zeros()).clamp(1, 24);
-        let mut dir = Vec::with_capacity((1 << bits) + 1);
-        let mut i = 0;
-        for b in 0..=(1u64 << bits) {
-            while by_key.get(i).is_some_and(|e| (e.0 >> (64 - bits)) < b) {
-                i += 1;
+/// The person number `num` ([`Fnr::number`] of a valid number) as an [`Fnr`] again.
+fn fnr_of_number(num: u64) -> Option<Fnr> {
+    Fnr::parse(&format!("{num:011}")).ok()
+}
+
+/// Unique fnr (SPEC §1.3): every row of a duplicated fnr is rejected — we cannot know which is right.
+/// Also builds the index of the accepted persons by number.
+fn finish_personer(rows: PersonRows) -> PersonerDone {
+    let PersonRows {
+        name,
+        warning,
+        read,
+        mut personer,
+        settled,
+        nums,
+        lines,
+        person,
+        mut problems,
+    } = rows;
+    // Rows in number order, equal numbers in file order.
+    let (sorted, order) = keysort::order_by_number(&nums);
+    drop(nums);
+    let mut index = PersonIndex {
+        nums: Vec::with_capacity(personer.len()),
+        at: Vec::with_capacity(personer.len()),
+        settled,
+    };
+    let mut dropped: Vec<u32> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let num = sorted[i];
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == num {
+            j += 1;
+        }
+        let group = &order[i..j];
+        if group.len() == 1 {
+            let p = person[group[0] as usize];
+            if p != NONE {
+                index.nums.push(num);
+                index.at.push(p);
             }
-            dir.push(i);
+        } else {
+            let f = fnr_of_number(num);
+            let masked = f.map(|f| f.masked()).unwrap_or_default();
+            for &r in group {
+                let line = lines[r as usize];
+                let others: Vec<String> = group
+                    .iter()
+                    .map(|&o| lines[o as usize])
+                    .filter(|l| *l != line)
+                    .map(|l| l.to_string())
+                    .collect();
+                add_rejection(
+                    &mut problems,
+                    Avvik::rejected(
+                        &name,
+                        Some(line),
+                        Some("fnr"),
+                        "duplikat_fnr",
+                        format!(
+                            "fnr {masked} also appears on line(s) {}; every row of a duplicated fnr is rejected — keep one",
+                            others.join(", ")
+                        ),
+                    )
+                    .with_fnr(f),
+                );
+                if person[r as usize] != NONE {
+                    dropped.push(person[r as usize]);
+                }
+            }
         }
-        PersonIndex { by_key, dir, bits }
+        i = j;
     }
-
-    fn get(&self, f: &Fnr) -> Option<&(NaiveDate, Knr)> {
-        let k = scramble(fnr_key(f));
-        let b = (k >> (64 - self.bits)) as usize;
-        let (Some(&lo), Some(&hi)) = (self.dir.get(b), self.dir.get(b + 1)) else {
-            return None;
-        };
-        let bucket = self.by_key.get(lo..hi)?;
-        let i = bucket.partition_point(|e| e.0 <= k);
-        match i.checked_sub(1).and_then(|j| bucket.get(j)) {
-            Some((key, v)) if *key == k => Some(v),
-            _ => None,
-        }
+    if !dropped.is_empty() {
+        dropped.sort_unstable();
+        let mut k = 0usize;
+        let mut next = 0usize;
+        personer.retain(|_| {
+            let drop = dropped.get(next) == Some(&(k as u32));
+            if drop {
+                next += 1;
+            }
+            k += 1;
+            !drop
+        });
+    }
+    let synthetic = personer.iter().filter(|p| p.fnr.is_synthetic()).count() as u64;
+    let mut avvik: Vec<Avvik> = warning.into_iter().collect();
+    let stats = finish_table(&mut avvik, problems, &name, read, synthetic);
+    PersonerDone {
+        name,
+        personer,
+        avvik,
+        stats,
+        index,
     }
 }
 
-/// The 11 digits of a person number as one integer (order-preserving, fits easily in a u64).
-fn fnr_key(f: &Fnr) -> u64 {
-    f.as_str()
-        .bytes()
-        .fold(0u64, |a, d| a * 10 + u64::from(d - b'0'))
+/// Puts the persons into the extract; returns their index for `flyttinger`.
+fn add_personer(out: &mut Loaded<Extract>, done: PersonerDone) -> PersonIndex {
+    out.data.personer_file = done.name;
+    out.data.personer = done.personer;
+    out.avvik.extend(done.avvik);
+    out.stats.push(done.stats);
+    done.index
 }
 
 /// Checks one `personer` row; every problem is recorded in `c`.
@@ -397,7 +452,8 @@ fn check_person(
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
     let fodselsdato = c.date("fodselsdato", &cell(2), false);
-    let bosettingsdato = c.date("bosettingsdato", &cell(3), true);
+    let bosatt_cell = cell(3);
+    let bosettingsdato = c.date("bosettingsdato", &bosatt_cell, true);
     // ID-3 at the settlement date.
     let knr = c.knr_in("bosettingskommune", &cell(4), lookup, bosettingsdato, true);
     let sak_id = c.text("sak_id", &cell(5)).map(|s| s.into_owned());
@@ -428,7 +484,13 @@ fn check_person(
     let mor_fnr = c.fnr("mor_fnr", &cell(9), opts, false);
     let referanse_fnr = c.fnr("referanse_fnr", &cell(10), opts, false);
     let familie_soknadsdato = c.date("familie_soknadsdato", &cell(11), false);
-    let registrert_dato = c.date("registrert_dato", &cell(12), false);
+    let registrert_cell = cell(12);
+    let registrert_dato = match (bosettingsdato, registrert_cell, bosatt_cell) {
+        // The same text as bosettingsdato, which read well: the same date, and no problem to record
+        // (usually so; saves a parse).
+        (Some(d), Cell::Text(r), Cell::Text(b)) if r == b => Some(d),
+        (_, cell, _) => c.date("registrert_dato", &cell, false),
+    };
     let dodsdato = c.date("dodsdato", &cell(13), false);
     let utvandringsdato = c.date("utvandringsdato", &cell(14), false);
     let gjenforent_dato = c.date("gjenforent_dato", &cell(15), false);
@@ -481,23 +543,52 @@ fn check_person(
     })
 }
 
-fn read_flyttinger_into(
+/// One `flyttinger` row whose fnr parsed, for the join with the persons.
+#[derive(Clone, Copy)]
+struct MoveCheck {
+    line: u64,
+    fnr: Fnr,
+    dato: Option<NaiveDate>,
+    /// Index in [`MoveRows::moves`] ([`NONE`]: the row checks rejected the row).
+    mv: u32,
+}
+
+/// The `flyttinger` rows as read.
+struct MoveRows {
+    name: String,
+    warning: Option<Avvik>,
+    read: u64,
+    /// Moves that passed the row checks, in file order; the join and the chain check may still reject
+    /// some.
+    moves: Vec<Flytting>,
+    /// Every row whose fnr parsed, in file order, and its number.
+    checks: Vec<MoveCheck>,
+    nums: Vec<u64>,
+    problems: Problems,
+}
+
+/// Reads and checks the rows of `flyttinger` (the part that can fail, and needs no persons; see
+/// [`add_flyttinger`]).
+fn read_flyttinger_rows(
     t: Table,
     opts: &LoadOptions,
-    out: &mut Loaded<Extract>,
     file: &mut InputFile,
-) -> Result<(), InputError> {
+) -> Result<MoveRows, InputError> {
     let (ix, warning) = t.resolve(&FLYTTINGER_COLS)?;
     let name = t.name.clone();
-    out.data.flyttinger_file = Some(name.clone());
-    out.avvik.extend(warning);
-    let persons = PersonIndex::new(&out.data.personer);
-    let pfile = out.data.personer_file.clone();
+    let hint = t.row_hint;
     let lookup = KnrLookup::new(opts.kommuner);
-    // Moves that passed the row checks, in file order; the chain check may still reject some.
-    let (n, (mut moves, mut problems)) = t.par_rows(
+    let (read, acc) = t.par_rows(
         file,
-        || (Vec::<Flytting>::new(), Problems::new()),
+        || MoveRows {
+            name: name.clone(),
+            warning: None,
+            read: 0,
+            moves: Vec::with_capacity(hint),
+            checks: Vec::with_capacity(hint),
+            nums: Vec::with_capacity(hint),
+            problems: Problems::new(),
+        },
         |row| {
             let mut c = RowCheck::new(&name, row);
             let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
@@ -512,31 +603,8 @@ fn read_flyttinger_into(
                 dato.and_then(|d| d.pred_opt()),
                 false,
             );
-            if let Some(f) = fnr {
-                match persons.get(&f) {
-                    None => c.reject(
-                        Some("fnr"),
-                        "ukjent_person",
-                        format!(
-                            "fnr {} is not among the accepted persons of {pfile}; add the person or fix the number",
-                            f.masked()
-                        ),
-                    ),
-                    Some((bosatt, _)) => {
-                        if let Some(d) = dato.filter(|d| d < bosatt) {
-                            c.reject(
-                                Some("flyttedato"),
-                                "flytting_for_bosetting",
-                                format!(
-                                    "flyttedato {} is before the bosettingsdato {}; a move must be on or after settlement",
-                                    d.format("%d.%m.%Y"),
-                                    bosatt.format("%d.%m.%Y")
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
+            // (Whether the person exists and was settled by then is checked after the read, by
+            // number order; those are the row's last checks.)
             let mv = match (c.is_rejected(), fnr, dato, til) {
                 (false, Some(fnr), Some(flyttedato), Some(til_kommune)) => Some(Flytting {
                     fnr,
@@ -547,27 +615,119 @@ fn read_flyttinger_into(
                 }),
                 _ => None,
             };
-            (mv, row_problems(c))
+            (mv, fnr, dato, row.line, row_problems(c))
         },
-        |(moves, problems), (mv, p)| {
-            moves.extend(mv);
-            add_problems(problems, p);
+        |acc, (mv, fnr, dato, line, p)| {
+            if let Some(fnr) = fnr {
+                acc.nums.push(fnr.number());
+                acc.checks.push(MoveCheck {
+                    line,
+                    fnr,
+                    dato,
+                    mv: match mv {
+                        Some(_) => u32::try_from(acc.moves.len()).unwrap_or(NONE),
+                        None => NONE,
+                    },
+                });
+            }
+            acc.moves.extend(mv);
+            add_problems(&mut acc.problems, p);
         },
     )?;
+    Ok(MoveRows {
+        warning,
+        read,
+        ..acc
+    })
+}
 
-    // Chain check (SPEC §1.4): per person, moves in date order (ties in file order), starting from the
-    // settlement municipality; a rejected move does not change the residence.
-    let mut order: Vec<usize> = (0..moves.len()).collect();
-    // (The keys are unique, so the parallel unstable sort gives the one order.)
-    order.par_sort_unstable_by_key(|&i| (moves[i].fnr, moves[i].flyttedato, i));
-    let mut broken: HashSet<usize> = HashSet::new();
-    for group in order.chunk_by(|a, b| moves[*a].fnr == moves[*b].fnr) {
-        let f = moves[group[0]].fnr;
-        let Some(&(_, mut bor)) = persons.get(&f) else {
+/// Checks the moves against the persons and their chains, and puts them into the extract.
+fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonIndex) {
+    let MoveRows {
+        name,
+        warning,
+        read,
+        mut moves,
+        checks,
+        nums,
+        mut problems,
+    } = rows;
+    out.data.flyttinger_file = Some(name.clone());
+    out.avvik.extend(warning);
+    let pfile = &out.data.personer_file;
+    let (sorted, order) = keysort::order_by_number(&nums);
+    drop(nums);
+    let mut broken = vec![false; moves.len()];
+    let mut chain: Vec<u32> = Vec::new();
+    // The position in `persons.nums`: both lists are in number order, so one walk joins them.
+    let mut at = 0usize;
+    let mut i = 0;
+    while i < sorted.len() {
+        let num = sorted[i];
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == num {
+            j += 1;
+        }
+        at = keysort::lower_bound_from(&persons.nums, num, at);
+        let person = match persons.nums.get(at) {
+            Some(&n) if n == num => persons
+                .at
+                .get(at)
+                .and_then(|&k| persons.settled.get(k as usize))
+                .copied(),
+            _ => None,
+        };
+        chain.clear();
+        // The row's last checks, for each row of this number in file order.
+        for &r in &order[i..j] {
+            let c = checks[r as usize];
+            let f = c.fnr;
+            let problem = match person {
+                None => Some((
+                    "fnr",
+                    "ukjent_person",
+                    format!(
+                        "fnr {} is not among the accepted persons of {pfile}; add the person or fix the number",
+                        f.masked()
+                    ),
+                )),
+                Some((bosatt, _)) => c.dato.filter(|d| *d < bosatt).map(|d| {
+                    (
+                        "flyttedato",
+                        "flytting_for_bosetting",
+                        format!(
+                            "flyttedato {} is before the bosettingsdato {}; a move must be on or after settlement",
+                            d.format("%d.%m.%Y"),
+                            bosatt.format("%d.%m.%Y")
+                        ),
+                    )
+                }),
+            };
+            match problem {
+                Some((col, kode, msg)) => {
+                    add_rejection(
+                        &mut problems,
+                        Avvik::rejected(&name, Some(c.line), Some(col), kode, msg)
+                            .with_fnr(Some(f)),
+                    );
+                    if let Some(b) = broken.get_mut(c.mv as usize) {
+                        *b = true;
+                    }
+                }
+                None if c.mv != NONE => chain.push(c.mv),
+                None => {}
+            }
+        }
+        // Chain check (SPEC §1.4): per person, moves in date order (ties in file order: the sort is
+        // stable), starting from the settlement municipality; a rejected move does not change the
+        // residence.
+        let Some((_, mut bor)) = person else {
+            i = j;
             continue;
         };
-        for &i in group {
-            let m = &moves[i];
+        chain.sort_by_key(|&k| moves[k as usize].flyttedato);
+        for &k in &chain {
+            let m = &moves[k as usize];
             let problem = if let Some(fra) = m.fra_kommune.filter(|fra| *fra != bor) {
                 Some((
                     "fra_kommune",
@@ -591,34 +751,32 @@ fn read_flyttinger_into(
             };
             match problem {
                 Some((col, kode, msg)) => {
-                    let entry = problems.entry(m.line).or_default();
-                    entry.rejected = true;
-                    entry.list.push(
+                    add_rejection(
+                        &mut problems,
                         Avvik::rejected(&name, Some(m.line), Some(col), kode, msg)
-                            .with_fnr(Some(f)),
+                            .with_fnr(Some(m.fnr)),
                     );
-                    broken.insert(i);
+                    broken[k as usize] = true;
                 }
                 None => bor = m.til_kommune,
             }
         }
+        i = j;
     }
-    let mut i = 0usize;
+    let mut k = 0usize;
     moves.retain(|_| {
-        i += 1;
-        !broken.contains(&(i - 1))
+        k += 1;
+        !broken[k - 1]
     });
     let synthetic = moves.iter().filter(|m| m.fnr.is_synthetic()).count() as u64;
     out.data.flyttinger.extend(moves);
-    let stats = finish_table(&mut out.avvik, problems, &name, n, synthetic);
+    let stats = finish_table(&mut out.avvik, problems, &name, read, synthetic);
     out.stats.push(stats);
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn person(fnr: &str, line: u64, knr: &str) -> Person {
         let f = Fnr::parse(fnr).expect("test number");
@@ -643,51 +801,5 @@ mod tests {
             tidligere_utlost: false,
             line,
         }
-    }
-
-    #[test]
-    fn person_index_answers_as_a_map_collected_in_order() {
-        let num = |first6: &str| {
-            (100..500)
-                .find_map(|i| Fnr::with_control_digits(&format!("{first6}{i:03}")))
-                .expect("some individual number is valid")
-        };
-        let (a, b, missing) = (num("010180"), num("020280"), num("030380"));
-        let (a2, last) = (num("010181"), num("711299"));
-        let personer = vec![
-            person(b.as_str(), 2, "0301"),
-            person(a.as_str(), 3, "0301"),
-            person(b.as_str(), 4, "5001"),
-            person(a2.as_str(), 5, "0301"),
-        ];
-        let idx = PersonIndex::new(&personer);
-        let map: HashMap<Fnr, (NaiveDate, Knr)> = personer
-            .iter()
-            .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
-            .collect();
-        for f in [a, b, missing, a2, last] {
-            assert_eq!(idx.get(&f), map.get(&f), "{f:?}");
-        }
-        assert_eq!(idx.get(&b).map(|v| v.1), Knr::parse("5001").ok());
-        // Many persons (buckets of every size), every other one looked up while absent.
-        let all: Vec<Fnr> = (1..=28)
-            .flat_map(|d| (81..=92).map(move |m| format!("{d:02}{m:02}85")))
-            .map(|p| num(&p))
-            .collect();
-        let present: Vec<Person> = all
-            .iter()
-            .step_by(2)
-            .enumerate()
-            .map(|(i, f)| person(f.as_str(), i as u64 + 2, "0301"))
-            .collect();
-        let idx = PersonIndex::new(&present);
-        let map: HashMap<Fnr, (NaiveDate, Knr)> = present
-            .iter()
-            .map(|p| (p.fnr, (p.bosettingsdato, p.bosettingskommune)))
-            .collect();
-        for f in &all {
-            assert_eq!(idx.get(f), map.get(f), "{f:?}");
-        }
-        assert_eq!(PersonIndex::new(&[]).get(&a), None);
     }
 }

@@ -1,0 +1,177 @@
+//! Sorting many rows by a person number (issue 6): the readers' duplicate check and the join of
+//! `flyttinger` with `personer` sort a million rows by fnr. A comparison sort of (number, line, fnr)
+//! tuples was a tenth of the read phase; a stable radix sort of one `u64` per row (the number with the
+//! row's index below it) costs a few passes over 8 MB.
+
+/// Bits of a person number as an integer ([`crate::domain::ids::Fnr::number`] < 10^11 < 2^37).
+pub(crate) const FNR_BITS: u32 = 37;
+
+/// Bits that hold every index below `n`.
+pub(crate) fn index_bits(n: usize) -> u32 {
+    usize::BITS - n.saturating_sub(1).leading_zeros()
+}
+
+/// Bits per radix pass: 1024 counters (4 KB each pass) stay in the L1 cache.
+const DIGIT: u32 = 10;
+
+/// Sorts `v` stably by `key`, every key below 2^`bits`: equal keys keep their order in `v`. An LSD
+/// radix sort; a pass whose digit is the same for every element is skipped.
+pub(crate) fn radix_sort_by_key<T: Copy>(v: &mut Vec<T>, bits: u32, key: impl Fn(&T) -> u64) {
+    let n = v.len();
+    if n < 64 {
+        v.sort_by_key(|x| key(x));
+        return;
+    }
+    let passes = bits.div_ceil(DIGIT).max(1) as usize;
+    let mask = (1u64 << DIGIT) - 1;
+    let mut counts = vec![[0usize; 1 << DIGIT]; passes];
+    for x in v.iter() {
+        let k = key(x);
+        for (p, c) in counts.iter_mut().enumerate() {
+            c[((k >> (p as u32 * DIGIT)) & mask) as usize] += 1;
+        }
+    }
+    let mut src = std::mem::take(v);
+    // Every slot is written before the pass ends: the contents start as a copy only to be initialised.
+    let mut dst = src.clone();
+    for (p, c) in counts.iter().enumerate() {
+        if c.contains(&n) {
+            continue; // one digit value only: the pass would not move anything
+        }
+        let mut at = [0usize; 1 << DIGIT];
+        let mut sum = 0;
+        for (a, &k) in at.iter_mut().zip(c.iter()) {
+            *a = sum;
+            sum += k;
+        }
+        let shift = p as u32 * DIGIT;
+        for x in &src {
+            let d = ((key(x) >> shift) & mask) as usize;
+            dst[at[d]] = *x;
+            at[d] += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+    }
+    *v = src;
+}
+
+/// The indices `0..nums.len()` ordered by `nums[i]` (each below 2^[`FNR_BITS`]), equal numbers in index
+/// order; returned with the numbers in that order.
+pub(crate) fn order_by_number(nums: &[u64]) -> (Vec<u64>, Vec<u32>) {
+    let ib = index_bits(nums.len());
+    if FNR_BITS + ib <= 64 {
+        // Number and index packed in one u64: the index is below the number, and in order already.
+        let mut packed: Vec<u64> = nums
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n << ib) | i as u64)
+            .collect();
+        radix_sort_by_key(&mut packed, FNR_BITS, |&x| x >> ib);
+        let low = (1u64 << ib) - 1;
+        let idx = packed.iter().map(|&x| (x & low) as u32).collect();
+        for x in packed.iter_mut() {
+            *x >>= ib;
+        }
+        (packed, idx)
+    } else {
+        let mut pairs: Vec<(u64, u32)> = nums
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i as u32))
+            .collect();
+        radix_sort_by_key(&mut pairs, FNR_BITS, |p| p.0);
+        pairs.into_iter().unzip()
+    }
+}
+
+/// The first index `i >= from` with `sorted[i] >= key`, for keys asked in ascending order: gallops
+/// forward from `from` (every element before `from` must be below `key`).
+pub(crate) fn lower_bound_from(sorted: &[u64], key: u64, from: usize) -> usize {
+    let rest = sorted.get(from..).unwrap_or_default();
+    let mut step = 1;
+    let mut lo = 0;
+    // Invariant: rest[..lo] < key.
+    while lo + step <= rest.len() && rest[lo + step - 1] < key {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(rest.len());
+    from + lo + rest[lo..hi].partition_point(|&x| x < key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift).
+    fn numbers(n: usize, modulo: u64, seed: u64) -> Vec<u64> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s % modulo
+            })
+            .collect()
+    }
+
+    #[test]
+    fn radix_sort_is_the_stable_sort() {
+        for (n, modulo) in [
+            (0, 10),
+            (1, 10),
+            (63, 5),
+            (64, 5),
+            (1000, 3),
+            (5000, 1 << 37),
+            (3000, 99_999_999_999),
+        ] {
+            let nums = numbers(n, modulo, n as u64 + 7);
+            let mut pairs: Vec<(u64, usize)> = nums.iter().copied().zip(0..).collect();
+            let mut want = pairs.clone();
+            want.sort_by_key(|p| p.0);
+            radix_sort_by_key(&mut pairs, FNR_BITS, |p| p.0);
+            assert_eq!(pairs, want, "n {n}");
+            let (sorted, idx) = order_by_number(&nums);
+            assert_eq!(sorted, want.iter().map(|p| p.0).collect::<Vec<_>>());
+            assert_eq!(
+                idx,
+                want.iter().map(|p| p.1 as u32).collect::<Vec<_>>(),
+                "n {n}"
+            );
+        }
+        // The largest numbers, and every element with the same digits but one.
+        let mut v = vec![(1u64 << 37) - 1, 0, (1 << 37) - 2, 1 << 20, 1 << 36];
+        v.extend((0..100).map(|i| (i % 3) << 30));
+        let mut want = v.clone();
+        want.sort();
+        radix_sort_by_key(&mut v, FNR_BITS, |&x| x);
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn lower_bound_from_any_start_below_the_key() {
+        let v: Vec<u64> = vec![1, 3, 3, 3, 7, 9, 9, 12, 40, 41, 42, 43, 44, 45, 46, 100];
+        for key in 0..=101 {
+            let want = v.partition_point(|&x| x < key);
+            for from in 0..=want {
+                assert_eq!(
+                    lower_bound_from(&v, key, from),
+                    want,
+                    "key {key} from {from}"
+                );
+            }
+        }
+        assert_eq!(lower_bound_from(&[], 5, 0), 0);
+    }
+
+    #[test]
+    fn index_bits_hold_every_index() {
+        assert_eq!(index_bits(0), 0);
+        assert_eq!(index_bits(1), 0);
+        assert_eq!(index_bits(2), 1);
+        assert_eq!(index_bits(1 << 20), 20);
+        assert_eq!(index_bits((1 << 20) + 1), 21);
+    }
+}
