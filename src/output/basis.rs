@@ -246,13 +246,57 @@ impl LineBuf {
         self.n += p.len;
     }
 
-    /// The decimal digits of `v`, at least `width` of them (zero-padded on the left).
-    #[inline]
+    /// The decimal digits of `v`, at least `width` of them (zero-padded on the left). Numbers below
+    /// 10^8 (every code, year, month count and nearly every amount) in groups of two digits without a
+    /// loop; others by [`write_digits_back`].
+    #[inline(always)]
     fn uint(&mut self, v: u64, width: usize) {
-        let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(width);
-        let end = self.n + digits;
-        write_digits_back(&mut self.b[self.n..end], v);
-        self.n = end;
+        if width <= 4 && v < 10_000 {
+            self.small(v as usize, width);
+        } else if width <= 4 && v < 100_000_000 {
+            // At least five digits: the high part has no padding, the low part exactly four digits.
+            self.small((v / 10_000) as usize, 0);
+            self.four((v % 10_000) as usize);
+        } else {
+            let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(width);
+            let end = self.n + digits;
+            write_digits_back(&mut self.b[self.n..end], v);
+            self.n = end;
+        }
+    }
+
+    /// `v` < 10 000 with at least `width` (≤ 4) digits.
+    #[inline(always)]
+    fn small(&mut self, v: usize, width: usize) {
+        if v >= 1000 || width == 4 {
+            self.four(v);
+        } else if v >= 100 || width == 3 {
+            self.b[self.n] = b'0' + (v / 100) as u8;
+            self.pair(v % 100, 1);
+            self.n += 3;
+        } else if v >= 10 || width == 2 {
+            self.pair(v, 0);
+            self.n += 2;
+        } else {
+            self.b[self.n] = b'0' + v as u8;
+            self.n += 1;
+        }
+    }
+
+    /// `v` < 10 000 as exactly four digits.
+    #[inline(always)]
+    fn four(&mut self, v: usize) {
+        self.pair(v / 100, 0);
+        self.pair(v % 100, 2);
+        self.n += 4;
+    }
+
+    /// `v` < 100 as two digits at `n + at` (`n` is not moved).
+    #[inline(always)]
+    fn pair(&mut self, v: usize, at: usize) {
+        let i = self.n + at;
+        let d = (v % 100) * 2;
+        self.b[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
     }
 
     #[inline]
@@ -272,9 +316,8 @@ impl LineBuf {
         }
         let a = ore.unsigned_abs();
         self.uint(a / 100, 0);
-        let c = (a % 100) as usize * 2;
         self.b[self.n] = b'.';
-        self.b[self.n + 1..self.n + 3].copy_from_slice(&DIGIT_PAIRS[c..c + 2]);
+        self.pair((a % 100) as usize, 1);
         self.n += 3;
     }
 
@@ -1189,6 +1232,24 @@ mod tests {
             x ^= x << 17;
             let shift = (x % 64) as u32;
             check((x as i64) >> shift);
+        }
+        // Plain and zero-padded numbers of every length, as `format!` writes them.
+        let mut x: u64 = 12345;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [i, x >> (i % 64), x % 100_000_000, u64::MAX - i] {
+                for width in [0usize, 1, 2, 3, 4, 5, 11, 12] {
+                    let mut b = LineBuf::new();
+                    b.uint(v, width);
+                    assert_eq!(
+                        std::str::from_utf8(&b.b[..b.n]).unwrap(),
+                        format!("{v:0width$}"),
+                        "{v} {width}"
+                    );
+                }
+            }
         }
         // Scales 0 and 1 convert exactly, beyond two decimals or i64 they do not.
         assert_eq!(ore_of(Decimal::new(5, 0)), Some(500));
