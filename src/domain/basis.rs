@@ -130,6 +130,11 @@ impl RuleSet {
             .map(|&i| RULE_IDS[usize::from(i)])
     }
 
+    /// The ids as indexes into [`RULE_IDS`], in order (for writers that prepare the ids' text once).
+    pub fn indexes(&self) -> &[u8] {
+        &self.ids[..self.len as usize]
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.iter().any(|x| x == id)
     }
@@ -259,6 +264,81 @@ mod tests {
     }
 
     #[test]
+    fn block_sums_are_the_merged_sums_to_the_scale() {
+        use crate::domain::ledger::LineKey;
+        let fnr = |i: u32| {
+            (i..i + 200)
+                .find_map(|x| Fnr::with_control_digits(&format!("0181{x:05}")))
+                .unwrap()
+        };
+        let d = |x: &str| x.parse::<Decimal>().unwrap();
+        // Amounts of every scale, zeros with a scale and a sign, sums that cancel to zero.
+        let amounts = [
+            "164000", "8333.33", "-8333.33", "0", "0.00", "-0.00", "12.5", "-164000",
+        ];
+        let kommuner = ["0301", "4601", "5001"];
+        let codes = [RateCode::Ar1, RateCode::Ar2, RateCode::Eldr];
+        let mut lines = Vec::new();
+        for p in 0..40u32 {
+            let f = fnr(100 + p * 300);
+            let mut keys = Vec::new();
+            for j in 0..(p % 4 + 1) {
+                let i = (p * 3 + j * 5) as usize;
+                keys.push((
+                    Knr::parse(kommuner[i % 3]).unwrap(),
+                    codes[(i / 3) % 3],
+                    2020 + j as i32,
+                    i,
+                ));
+            }
+            keys.sort();
+            keys.dedup_by_key(|k| (k.0, k.1, k.2));
+            for (k, kode, ar, i) in keys {
+                let a = d(amounts[i % amounts.len()]);
+                let t = d(amounts[(i + 3) % amounts.len()]);
+                lines.push(BasisLine {
+                    key: LineKey {
+                        fnr: f,
+                        kommune: k,
+                        kode,
+                        ar,
+                    },
+                    duf: None,
+                    tilskuddsar: 1,
+                    maneder: None,
+                    sats: a,
+                    opptjent: a,
+                    tidligere_utbetalt: t,
+                    a_utbetale: a - t,
+                    regler: RuleSet::default(),
+                });
+            }
+        }
+        assert!(lines.is_sorted_by_key(|l| l.key));
+        // Blocks of whole persons, as the engine cuts them, merged the way LineStats::merge did.
+        let persons: Vec<&[BasisLine]> = lines.chunk_by(|a, b| a.key.fnr == b.key.fnr).collect();
+        let mut merged = LineStats::default();
+        let mut acc = StatsAcc::default();
+        for block in persons.chunks(7) {
+            let block: Vec<BasisLine> = block.iter().flat_map(|p| p.iter().cloned()).collect();
+            // The block's own stats as the maps held them, then merged.
+            let b = BlockStats::of_lines(&block);
+            let mut one = StatsAcc::default();
+            one.add(&b);
+            merged.merge(&one.into_stats());
+            acc.add(&b);
+        }
+        let via_acc = acc.into_stats();
+        assert_eq!(via_acc, merged);
+        // Equal to the scale and the sign of zero (Debug shows both), not only in value.
+        let show = |s: &LineStats| format!("{:?}", (&s.per_kode, &s.per_kommune, &s.total));
+        assert_eq!(show(&via_acc), show(&merged));
+        assert_eq!(via_acc, LineStats::of_lines(&lines));
+        // A cell of scale-0 amounts keeps scale 0 (164000, not 164000.00).
+        assert!(show(&via_acc).contains("164000,") || show(&via_acc).contains("164000 "));
+    }
+
+    #[test]
     #[cfg(not(debug_assertions))]
     fn an_unknown_id_is_shown_not_dropped() {
         let mut r = RuleSet::of(&["IT-6"]);
@@ -351,55 +431,12 @@ pub struct LineStats {
 impl LineStats {
     /// Adds whole persons' lines, sorted by fnr (the engine's order): a person is counted once in each
     /// total it has lines in (a change of fnr is a new person). Stats of disjoint sets of persons add up
-    /// with [`LineStats::merge`].
+    /// with [`LineStats::merge`]. (The engine adds blocks with [`BlockStats`] and [`StatsAcc`] instead:
+    /// the same sums, in the same order, without a map per block.)
     pub fn add_lines(&mut self, lines: &[BasisLine]) {
-        // Each line's amounts are added once, per (municipality, code), into a table indexed by
-        // municipality number and code (no map lookup per line); the municipality totals and the grand
-        // total are sums of those (per call, not per line). Persons are counted per total: a person's
-        // lines follow each other, and within them the first line of a (municipality, code) or of a
-        // municipality counts the person there (a handful of lines: linear scans).
-        const CODES: usize = RateCode::ALL.len();
-        let mut slot_of = vec![0u16; 10_000]; // kommunenummer → 1 + its slot (0: none yet)
-        let mut slots: Vec<(Knr, [LineAgg; CODES], u64)> = Vec::new();
-        let mut total_persons = 0u64;
-        for person in lines.chunk_by(|a, b| a.key.fnr == b.key.fnr) {
-            total_persons += 1;
-            for (i, l) in person.iter().enumerate() {
-                let before = &person[..i];
-                let k = l.key.kommune;
-                // A Knr holds four digits (ID-3; `Knr::parse` is its only constructor): < 10 000.
-                let at = usize::from(k.code());
-                let slot = match slot_of[at] {
-                    0 => {
-                        slots.push((k, Default::default(), 0));
-                        slot_of[at] = slots.len() as u16;
-                        slots.len() - 1
-                    }
-                    n => usize::from(n) - 1,
-                };
-                let new_k = !before
-                    .iter()
-                    .any(|x| x.key.kommune == k && x.key.kode == l.key.kode);
-                slots[slot].1[l.key.kode as usize].add(l, new_k);
-                if !before.iter().any(|x| x.key.kommune == k) {
-                    slots[slot].2 += 1;
-                }
-            }
-        }
-        let mut local = LineStats::default();
-        local.total.persons = total_persons;
-        for (k, per_code, persons) in slots {
-            let m = local.per_kommune.entry(k).or_default();
-            m.persons += persons;
-            for (kode, a) in RateCode::ALL.iter().zip(per_code) {
-                if a.lines > 0 {
-                    m.add_sums(&a);
-                    local.total.add_sums(&a);
-                    local.per_kode.insert((k, *kode), a);
-                }
-            }
-        }
-        self.merge(&local);
+        let mut acc = StatsAcc::default();
+        acc.add(&BlockStats::of_lines(lines));
+        self.merge(&acc.into_stats());
     }
 
     pub fn merge(&mut self, o: &LineStats) {
@@ -421,6 +458,142 @@ impl LineStats {
             let mut v = lines.to_vec();
             v.sort_by_key(|l| l.key.fnr); // stable
             s.add_lines(&v);
+        }
+        s
+    }
+}
+
+/// The totals of one block of whole persons' lines (sorted by fnr), per (municipality, code), before
+/// they are added to a [`StatsAcc`]. Each line's amounts are added once, into the cell of its
+/// (municipality, code); the municipality totals and the grand total are sums of the cells. Persons are
+/// counted per total: a person's lines follow each other, and within them the first line of a
+/// (municipality, code) or of a municipality counts the person there (a handful of lines: linear scans).
+#[derive(Default)]
+pub struct BlockStats {
+    /// Municipalities in order of first appearance: the municipality, its persons, and per code
+    /// `1 + index` of its cell in `cells` (0: no line).
+    slots: Vec<(Knr, u64, [u32; CODES])>,
+    cells: Vec<LineAgg>,
+    persons: u64,
+}
+
+const CODES: usize = RateCode::ALL.len();
+
+/// Slots of a municipality number (a `Knr` holds four digits, ID-3: below 10 000).
+const KNR_SLOTS: usize = 10_000;
+
+impl BlockStats {
+    pub fn of_lines(lines: &[BasisLine]) -> BlockStats {
+        let mut b = BlockStats::default();
+        if lines.is_empty() {
+            return b;
+        }
+        let mut slot_of = vec![0u32; KNR_SLOTS]; // kommunenummer → 1 + its slot (0: none yet)
+        for person in lines.chunk_by(|a, b| a.key.fnr == b.key.fnr) {
+            b.persons += 1;
+            for (i, l) in person.iter().enumerate() {
+                let before = &person[..i];
+                let k = l.key.kommune;
+                // `Knr::parse` is its only constructor: four digits, < 10 000.
+                let at = usize::from(k.code()).min(KNR_SLOTS - 1);
+                let slot = match slot_of[at] {
+                    n if n > 0 && b.slots[n as usize - 1].0 == k => n as usize - 1,
+                    _ => {
+                        b.slots.push((k, 0, [0; CODES]));
+                        slot_of[at] = b.slots.len() as u32;
+                        b.slots.len() - 1
+                    }
+                };
+                let code = l.key.kode as usize;
+                let cell = match b.slots[slot].2[code] {
+                    0 => {
+                        b.cells.push(LineAgg::default());
+                        b.slots[slot].2[code] = b.cells.len() as u32;
+                        b.cells.len() - 1
+                    }
+                    n => n as usize - 1,
+                };
+                let new_k = !before
+                    .iter()
+                    .any(|x| x.key.kommune == k && x.key.kode == l.key.kode);
+                b.cells[cell].add(l, new_k);
+                if !before.iter().any(|x| x.key.kommune == k) {
+                    b.slots[slot].1 += 1;
+                }
+            }
+        }
+        b
+    }
+}
+
+/// [`LineStats`] being added up block by block, in order: one slot per municipality with a cell per code
+/// (a table indexed by municipality number finds it), turned into the maps once at the end
+/// ([`StatsAcc::into_stats`]). Every sum gets exactly the additions, in exactly the order, that
+/// [`LineStats::merge`] of each block's stats would give it, so the `Decimal`s are the same to the scale.
+#[derive(Default)]
+pub struct StatsAcc {
+    slot_of: Vec<u32>,
+    /// The municipality, its total, and per code its total if any line was added.
+    slots: Vec<(Knr, LineAgg, [Option<LineAgg>; CODES])>,
+    total: LineAgg,
+}
+
+impl StatsAcc {
+    /// Adds the stats of a block of persons none of whose persons was added before.
+    pub fn add(&mut self, b: &BlockStats) {
+        if self.slot_of.is_empty() {
+            self.slot_of = vec![0; KNR_SLOTS];
+        }
+        // As the block's own LineStats: its municipality totals and its grand total are sums of its
+        // cells (slots in order of appearance, codes in code order), each added to the running totals.
+        let mut total = LineAgg {
+            persons: b.persons,
+            ..LineAgg::default()
+        };
+        for (k, persons, cells) in &b.slots {
+            let at = usize::from(k.code()).min(KNR_SLOTS - 1);
+            let slot = match self.slot_of[at] {
+                n if n > 0 && self.slots[n as usize - 1].0 == *k => n as usize - 1,
+                _ => {
+                    self.slots
+                        .push((*k, LineAgg::default(), Default::default()));
+                    self.slot_of[at] = self.slots.len() as u32;
+                    self.slots.len() - 1
+                }
+            };
+            let mut m = LineAgg {
+                persons: *persons,
+                ..LineAgg::default()
+            };
+            let acc = &mut self.slots[slot];
+            for (code, &c) in cells.iter().enumerate() {
+                if c == 0 {
+                    continue;
+                }
+                let a = &b.cells[c as usize - 1];
+                if a.lines > 0 {
+                    m.add_sums(a);
+                    total.add_sums(a);
+                    acc.2[code].get_or_insert_with(LineAgg::default).merge(a);
+                }
+            }
+            acc.1.merge(&m);
+        }
+        self.total.merge(&total);
+    }
+
+    pub fn into_stats(self) -> LineStats {
+        let mut s = LineStats {
+            total: self.total,
+            ..LineStats::default()
+        };
+        for (k, m, cells) in self.slots {
+            s.per_kommune.insert(k, m);
+            for (kode, a) in RateCode::ALL.iter().zip(cells) {
+                if let Some(a) = a {
+                    s.per_kode.insert((k, *kode), a);
+                }
+            }
         }
         s
     }

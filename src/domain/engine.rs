@@ -14,7 +14,8 @@
 use crate::domain::avvik::Avvik;
 pub use crate::domain::basis::RuleSet;
 use crate::domain::basis::{
-    BasisLine, Counts, KommuneSum, LedgerTotals, LineStats, TerminResult, TerminSummary,
+    BasisLine, BlockStats, Counts, KommuneSum, LedgerTotals, LineStats, StatsAcc, TerminResult,
+    TerminSummary,
 };
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
@@ -1495,7 +1496,7 @@ impl<'a> Engine<'a> {
             ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
-        let mut stats = LineStats::default();
+        let mut stats = StatsAcc::default();
         let mut person_avvik: Vec<(usize, Vec<Avvik>)> = Vec::new();
         let mut rates_used = BTreeSet::new();
         let mut first_err: Option<(usize, MissingRate)> = None;
@@ -1532,7 +1533,7 @@ impl<'a> Engine<'a> {
                     if first_err.is_none() {
                         self.assess_block(block, &mut lines, &mut b);
                     }
-                    b.stats.add_lines(&lines);
+                    b.stats = BlockStats::of_lines(&lines);
                     b.part = Some(sink.block(&lines, &old[lo..hi]));
                     b
                 })
@@ -1549,7 +1550,7 @@ impl<'a> Engine<'a> {
                 counts.personer_uten_belop += b.counts.personer_uten_belop;
                 rates_used.extend(b.rates_used);
                 person_avvik.extend(b.avvik);
-                stats.merge(&b.stats);
+                stats.add(&b.stats);
                 if first_err.is_none() {
                     if let Some(part) = b.part {
                         sink.accept(part)?;
@@ -1603,6 +1604,7 @@ impl<'a> Engine<'a> {
                 );
             }
         }
+        let stats = stats.into_stats();
         let kommuner_out = sum_kommuner(&stats, kommuner);
         Ok(TerminSummary {
             termin: self.params.termin,
@@ -1725,7 +1727,7 @@ struct Block<P> {
     avvik: Vec<(usize, Vec<Avvik>)>,
     /// The missing rate of the block's first person in extract order that needs one.
     first_err: Option<(usize, MissingRate)>,
-    stats: LineStats,
+    stats: BlockStats,
     part: Option<P>,
 }
 
@@ -1736,7 +1738,7 @@ impl<P> Default for Block<P> {
             rates_used: Vec::new(),
             avvik: Vec::new(),
             first_err: None,
-            stats: LineStats::default(),
+            stats: BlockStats::default(),
             part: None,
         }
     }

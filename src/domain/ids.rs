@@ -213,8 +213,11 @@ impl fmt::Debug for Fnr {
 
 /// Masks any 11-digit run in free text (values echoed in messages may hold a person number).
 pub fn mask_text(s: &str) -> String {
+    // Text between the masked runs is copied in slices: every cut is next to an ASCII digit, so on a
+    // character boundary.
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
+    let mut copied = 0; // s[..copied] is in `out`
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() {
@@ -223,17 +226,15 @@ pub fn mask_text(s: &str) -> String {
                 i += 1;
             }
             if i - start == 11 {
-                out.push_str(&s[start..start + 6]);
+                out.push_str(&s[copied..start + 6]);
                 out.push_str("*****");
-            } else {
-                out.push_str(&s[start..i]);
+                copied = i;
             }
         } else {
-            let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
-            out.push(ch);
-            i += ch.len_utf8().max(1);
+            i += 1;
         }
     }
+    out.push_str(&s[copied..]);
     out
 }
 

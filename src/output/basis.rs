@@ -150,7 +150,8 @@ fn push_money_bytes(line: &mut Vec<u8>, x: rust_decimal::Decimal) {
 
 /// One `grunnlag.csv` record with its line end, appended to `line`: the bytes the CSV writer produces for
 /// [`grunnlag_record`] (no field of a basis line ever needs quoting: digits, codes, rule ids, `-`, `.`,
-/// `|` and spaces), without the per-field formatting machinery.
+/// `|` and spaces), without the per-field formatting machinery. The general form of [`LineFormat`]'s
+/// fast path, used for the lines it does not take (an amount not in whole øre of an `i64`).
 fn grunnlag_line(line: &mut Vec<u8>, termin: &str, l: &BasisLine) {
     line.extend_from_slice(termin.as_bytes());
     line.push(b',');
@@ -187,6 +188,401 @@ fn grunnlag_line(line: &mut Vec<u8>, termin: &str, l: &BasisLine) {
         line.extend_from_slice(r.as_bytes());
     }
     line.push(b'\n');
+}
+
+/// A short text held in a fixed-size array: copying the whole array is a couple of register moves, where
+/// copying a slice of unknown length is a call to `memcpy` (issue 6: tens of millions of small pieces).
+#[derive(Clone, Copy)]
+struct Piece<const N: usize> {
+    b: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Piece<N> {
+    /// `None` when `s` is longer than `N` bytes.
+    fn new(s: &[u8]) -> Option<Piece<N>> {
+        let mut b = [0u8; N];
+        b.get_mut(..s.len())?.copy_from_slice(s);
+        Some(Piece { b, len: s.len() })
+    }
+}
+
+/// Two-digit groups for [`LineBuf`]'s number writers.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Room for one line: the longest basis line is far shorter (a termin of at most 16 bytes, at most 5 +
+/// 11 + 20 digits of ids, a code of at most 32, three small numbers of at most 11, four amounts of at most
+/// 21 bytes — an `i64` of øre — and at most 11 rule ids of at most 5 bytes, each copied as 8; with commas
+/// about 330 bytes, the last copy ending at most 32 bytes beyond).
+const LINE_ROOM: usize = 512;
+
+/// One line under construction, written left to right at `n` into a reused buffer of [`LINE_ROOM`] bytes.
+struct LineBuf {
+    b: [u8; LINE_ROOM],
+    n: usize,
+}
+
+impl LineBuf {
+    fn new() -> LineBuf {
+        LineBuf {
+            b: [0; LINE_ROOM],
+            n: 0,
+        }
+    }
+
+    #[inline]
+    fn byte(&mut self, c: u8) {
+        self.b[self.n] = c;
+        self.n += 1;
+    }
+
+    #[inline]
+    fn piece<const N: usize>(&mut self, p: &Piece<N>) {
+        self.b[self.n..self.n + N].copy_from_slice(&p.b);
+        self.n += p.len;
+    }
+
+    /// The decimal digits of `v`, at least `width` of them (zero-padded on the left). Numbers below
+    /// 10^8 (every code, year, month count and nearly every amount) in groups of two digits without a
+    /// loop; others by [`write_digits_back`].
+    #[inline(always)]
+    fn uint(&mut self, v: u64, width: usize) {
+        if width <= 4 && v < 10_000 {
+            self.small(v as usize, width);
+        } else if width <= 4 && v < 100_000_000 {
+            // At least five digits: the high part has no padding, the low part exactly four digits.
+            self.small((v / 10_000) as usize, 0);
+            self.four((v % 10_000) as usize);
+        } else {
+            let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(width);
+            let end = self.n + digits;
+            write_digits_back(&mut self.b[self.n..end], v);
+            self.n = end;
+        }
+    }
+
+    /// `v` < 10 000 with at least `width` (≤ 4) digits.
+    #[inline(always)]
+    fn small(&mut self, v: usize, width: usize) {
+        if v >= 1000 || width == 4 {
+            self.four(v);
+        } else if v >= 100 || width == 3 {
+            self.b[self.n] = b'0' + (v / 100) as u8;
+            self.pair(v % 100, 1);
+            self.n += 3;
+        } else if v >= 10 || width == 2 {
+            self.pair(v, 0);
+            self.n += 2;
+        } else {
+            self.b[self.n] = b'0' + v as u8;
+            self.n += 1;
+        }
+    }
+
+    /// `v` < 10 000 as exactly four digits.
+    #[inline(always)]
+    fn four(&mut self, v: usize) {
+        self.pair(v / 100, 0);
+        self.pair(v % 100, 2);
+        self.n += 4;
+    }
+
+    /// `v` < 100 as two digits at `n + at` (`n` is not moved).
+    #[inline(always)]
+    fn pair(&mut self, v: usize, at: usize) {
+        let i = self.n + at;
+        let d = (v % 100) * 2;
+        self.b[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    }
+
+    #[inline]
+    fn int(&mut self, v: i64) {
+        if v < 0 {
+            self.byte(b'-');
+        }
+        self.uint(v.unsigned_abs(), 0);
+    }
+
+    /// Whole øre as kroner with two decimals (`-1234.50`; zero is `0.00`): exactly [`money_bytes`] of the
+    /// same amount as a `Decimal`.
+    #[inline]
+    fn ore(&mut self, ore: i64) {
+        if ore < 0 {
+            self.byte(b'-');
+        }
+        let a = ore.unsigned_abs();
+        self.uint(a / 100, 0);
+        self.b[self.n] = b'.';
+        self.pair((a % 100) as usize, 1);
+        self.n += 3;
+    }
+
+    fn take(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.b[..self.n]);
+        self.n = 0;
+    }
+}
+
+/// Writes `v` into all of `out`, right-aligned and zero-padded (`out` holds at least its digits).
+#[inline]
+fn write_digits_back(out: &mut [u8], mut v: u64) {
+    let mut i = out.len();
+    while v >= 100 && i >= 2 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+    }
+    while i > 0 {
+        i -= 1;
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// `x` in whole øre, when it is exactly that (at most two decimals) and fits an `i64` — every amount of
+/// the engine (IT-13); `None` sends the line to the general path, which formats any `Decimal` exactly.
+#[inline]
+fn ore_of(x: rust_decimal::Decimal) -> Option<i64> {
+    let m = x.mantissa();
+    let ore = match x.scale() {
+        2 => m,
+        1 => m.checked_mul(10)?,
+        0 => m.checked_mul(100)?,
+        _ => return None,
+    };
+    i64::try_from(ore).ok()
+}
+
+/// The fast writer of `grunnlag.csv` and `utbetalt.csv` lines: the constant pieces (termin, codes, rule
+/// ids) prepared once, the person's fnr and DUF once per person, every number written straight into one
+/// line buffer, which is appended to the output in one copy. A line it cannot take (an amount beyond
+/// whole øre of an `i64`, a piece longer than expected) goes through [`grunnlag_line`]/[`utbetalt_line`],
+/// which give the same bytes (tests compare the two).
+pub(crate) struct LineFormat {
+    termin_value: Termin,
+    termin_text: String,
+    termin: Option<Piece<16>>,
+    kode: Vec<Option<Piece<32>>>,
+    /// The rule ids of [`RULE_IDS`], `None` for one that would need quoting (none does).
+    rule: Vec<Option<Piece<8>>>,
+    /// The last person's fnr and DUF, and their text.
+    person: Option<(crate::domain::ids::Fnr, Option<crate::domain::ids::Duf>)>,
+    fnr_text: Piece<16>,
+    duf_text: Option<Piece<16>>,
+    /// The last old ledger line's termin and its text.
+    old_termin: Option<(Termin, String, Option<Piece<16>>)>,
+    buf: LineBuf,
+}
+
+impl LineFormat {
+    pub(crate) fn new(termin: Termin) -> LineFormat {
+        let termin_text = termin.to_string();
+        LineFormat {
+            termin_value: termin,
+            termin: Piece::new(termin_text.as_bytes()),
+            termin_text,
+            kode: RateCode::ALL
+                .iter()
+                .map(|c| Piece::new(c.as_str().as_bytes()))
+                .collect(),
+            rule: crate::domain::basis::RULE_IDS
+                .iter()
+                .map(|r| {
+                    if needs_quoting(r) {
+                        None
+                    } else {
+                        Piece::new(r.as_bytes())
+                    }
+                })
+                .collect(),
+            person: None,
+            fnr_text: Piece { b: [0; 16], len: 0 },
+            duf_text: None,
+            old_termin: None,
+            buf: LineBuf::new(),
+        }
+    }
+
+    /// The texts of the person of `key` and `duf`, computed when the person changes.
+    #[inline]
+    fn person(
+        &mut self,
+        fnr: crate::domain::ids::Fnr,
+        duf: Option<crate::domain::ids::Duf>,
+    ) -> bool {
+        if self.person != Some((fnr, duf)) {
+            let Some(f) = Piece::new(fnr.as_str().as_bytes()) else {
+                return false;
+            };
+            self.fnr_text = f;
+            self.duf_text = match duf {
+                // As `Duf`'s Display: zero-padded to 12 digits.
+                Some(d) => {
+                    let mut b = LineBuf::new();
+                    b.uint(d.value(), 12);
+                    Piece::new(&b.b[..b.n])
+                }
+                None => Some(Piece { b: [0; 16], len: 0 }),
+            };
+            self.person = Some((fnr, duf));
+        }
+        self.duf_text.is_some()
+    }
+
+    /// One `grunnlag.csv` record with its line end, appended to `out`: the bytes of [`grunnlag_line`].
+    pub(crate) fn grunnlag(&mut self, out: &mut Vec<u8>, l: &BasisLine) {
+        if !self.grunnlag_fast(l) {
+            self.buf.n = 0;
+            format_grunnlag_line(out, &self.termin_text, self.termin_value, l);
+            return;
+        }
+        self.buf.take(out);
+    }
+
+    /// The fast path of [`LineFormat::grunnlag`] into `self.buf`; `false` (nothing usable written) for a
+    /// line it does not take.
+    #[inline]
+    fn grunnlag_fast(&mut self, l: &BasisLine) -> bool {
+        let (Some(sats), Some(opptjent), Some(tidligere), Some(a_utbetale)) = (
+            ore_of(l.sats),
+            ore_of(l.opptjent),
+            ore_of(l.tidligere_utbetalt),
+            ore_of(l.a_utbetale),
+        ) else {
+            return false;
+        };
+        let (Some(termin), Some(Some(kode))) = (self.termin, self.kode.get(l.key.kode as usize))
+        else {
+            return false;
+        };
+        let kode = *kode;
+        if !self.person(l.key.fnr, l.duf) {
+            return false;
+        }
+        let (fnr, duf) = (self.fnr_text, self.duf_text.unwrap_or(self.fnr_text));
+        let b = &mut self.buf;
+        b.n = 0;
+        b.piece(&termin);
+        b.byte(b',');
+        b.uint(u64::from(l.key.kommune.code()), 4);
+        b.byte(b',');
+        b.piece(&fnr);
+        b.byte(b',');
+        b.piece(&duf);
+        b.byte(b',');
+        b.piece(&kode);
+        b.byte(b',');
+        b.uint(u64::from(l.tilskuddsar), 0);
+        b.byte(b',');
+        b.int(i64::from(l.key.ar));
+        b.byte(b',');
+        if let Some(m) = l.maneder {
+            b.uint(u64::from(m), 0);
+        }
+        b.byte(b',');
+        b.ore(sats);
+        b.byte(b',');
+        b.ore(opptjent);
+        b.byte(b',');
+        b.ore(tidligere);
+        b.byte(b',');
+        b.ore(a_utbetale);
+        b.byte(b',');
+        for (i, &r) in l.regler.indexes().iter().enumerate() {
+            let Some(Some(p)) = self.rule.get(usize::from(r)) else {
+                return false;
+            };
+            if i > 0 {
+                b.byte(b'|');
+            }
+            b.piece(p);
+        }
+        b.byte(b'\n');
+        true
+    }
+
+    /// One `utbetalt.csv` record of this termin: the bytes of [`utbetalt_line`].
+    pub(crate) fn utbetalt_new(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: LineKey,
+        belop: rust_decimal::Decimal,
+    ) {
+        let termin = self.termin;
+        match termin {
+            Some(t) if self.utbetalt_fast(&t, key, belop) => self.buf.take(out),
+            _ => {
+                self.buf.n = 0;
+                utbetalt_line(out, &self.termin_text, key, belop);
+            }
+        }
+    }
+
+    /// One `utbetalt.csv` record carried from the ledger read in (its own termin).
+    pub(crate) fn utbetalt_old(&mut self, out: &mut Vec<u8>, l: &LedgerLine) {
+        // A ledger holds few termins: the text of the last one is kept.
+        if self
+            .old_termin
+            .as_ref()
+            .is_none_or(|(t, _, _)| *t != l.termin)
+        {
+            let text = l.termin.to_string();
+            let piece = Piece::new(text.as_bytes());
+            self.old_termin = Some((l.termin, text, piece));
+        }
+        let piece = self.old_termin.as_ref().and_then(|(_, _, p)| *p);
+        match piece {
+            Some(t) if self.utbetalt_fast(&t, l.key, l.belop) => self.buf.take(out),
+            _ => {
+                self.buf.n = 0;
+                let text = self.old_termin.as_ref().map_or("", |(_, s, _)| s.as_str());
+                utbetalt_line(out, text, l.key, l.belop);
+            }
+        }
+    }
+
+    #[inline]
+    fn utbetalt_fast(
+        &mut self,
+        termin: &Piece<16>,
+        key: LineKey,
+        belop: rust_decimal::Decimal,
+    ) -> bool {
+        let (Some(belop), Some(Some(kode))) = (ore_of(belop), self.kode.get(key.kode as usize))
+        else {
+            return false;
+        };
+        let kode = *kode;
+        // The DUF is not in utbetalt.csv; the fnr's text is shared with the person's basis lines.
+        let duf = self
+            .person
+            .and_then(|(f, d)| (f == key.fnr).then_some(d))
+            .flatten();
+        if !self.person(key.fnr, duf) {
+            return false;
+        }
+        let fnr = self.fnr_text;
+        let b = &mut self.buf;
+        b.n = 0;
+        b.piece(termin);
+        b.byte(b',');
+        b.uint(u64::from(key.kommune.code()), 4);
+        b.byte(b',');
+        b.piece(&fnr);
+        b.byte(b',');
+        b.piece(&kode);
+        b.byte(b',');
+        b.int(i64::from(key.ar));
+        b.byte(b',');
+        b.ore(belop);
+        b.byte(b'\n');
+        true
+    }
 }
 
 /// Fields that the CSV writer would quote: then the general path is used.
@@ -309,15 +705,19 @@ pub fn avvik_record(a: &Avvik) -> [String; 7] {
 }
 
 pub fn write_grunnlag<W: Write>(mut w: W, r: &TerminResult) -> io::Result<()> {
-    let termin = r.termin.to_string();
     w.write_all(GRUNNLAG_HEADER.join(",").as_bytes())?;
     w.write_all(b"\n")?;
     // Blocks of lines are formatted in parallel and written in order: the same bytes with any number of
     // threads, and at most one batch of blocks in memory.
-    write_blocks(&mut w, &r.lines, |buf, l| {
-        format_grunnlag_line(buf, &termin, r.termin, l);
-        Ok(())
-    })?;
+    write_blocks(
+        &mut w,
+        &r.lines,
+        || LineFormat::new(r.termin),
+        |f, buf, l| {
+            f.grunnlag(buf, l);
+            Ok(())
+        },
+    )?;
     w.flush()
 }
 
@@ -338,11 +738,12 @@ fn format_grunnlag_line(buf: &mut Vec<u8>, termin_text: &str, termin: Termin, l:
 
 /// Formats `items` in blocks of 16 384 on the rayon pool, 16 blocks at a time, and writes the blocks in
 /// order.
-fn write_blocks<T, W, F>(w: &mut W, items: &[T], format: F) -> io::Result<()>
+fn write_blocks<T, W, S, M, F>(w: &mut W, items: &[T], make: M, format: F) -> io::Result<()>
 where
     T: Sync,
     W: Write,
-    F: Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, &mut Vec<u8>, &T) -> io::Result<()> + Sync,
 {
     use rayon::prelude::*;
     const BLOCK: usize = 1 << 14;
@@ -351,8 +752,9 @@ where
             .par_chunks(BLOCK)
             .map(|block| {
                 let mut buf = Vec::with_capacity(block.len() * 128);
+                let mut state = make();
                 for x in block {
-                    format(&mut buf, x)?;
+                    format(&mut state, &mut buf, x)?;
                 }
                 Ok(buf)
             })
@@ -378,10 +780,22 @@ pub fn write_kommuner<W: Write>(w: W, r: &TerminSummary) -> io::Result<()> {
 pub fn write_utbetalt<W: Write>(mut w: W, ledger: &[LedgerLine]) -> io::Result<()> {
     w.write_all(UTBETALT_HEADER.join(",").as_bytes())?;
     w.write_all(b"\n")?;
-    write_blocks(&mut w, ledger, |line, l| {
-        utbetalt_line(line, &l.termin.to_string(), l.key, l.belop);
-        Ok(())
-    })?;
+    // The termin of the first line only names the state's own termin; every line is written with its own.
+    let first = ledger
+        .first()
+        .map_or(Termin::new(2000, 1), |l| Some(l.termin));
+    write_blocks(
+        &mut w,
+        ledger,
+        || first.map(LineFormat::new),
+        |f, line, l| {
+            match f {
+                Some(f) => f.utbetalt_old(line, l),
+                None => utbetalt_line(line, &l.termin.to_string(), l.key, l.belop),
+            }
+            Ok(())
+        },
+    )?;
     w.flush()
 }
 
@@ -404,10 +818,32 @@ fn utbetalt_line(line: &mut Vec<u8>, termin: &str, key: LineKey, belop: rust_dec
 pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
     let mut c = csv_writer(w);
     c.write_record(AVVIK_HEADER)?;
+    // The fields of `avvik_record`, written one by one from borrowed text (no String per field).
+    let mut linje = itoa::Buffer::new();
     for a in avvik {
-        c.write_record(avvik_record(a))?;
+        c.write_field(&a.fil)?;
+        match a.linje {
+            Some(l) => c.write_field(linje.format(l))?,
+            None => c.write_field("")?,
+        }
+        match a.fnr {
+            Some(f) => c.write_field(masked_fnr(&f))?,
+            None => c.write_field("")?,
+        }
+        c.write_field(&a.kode)?;
+        c.write_field(crate::domain::ids::mask_text(&a.melding))?;
+        c.write_field(a.kolonne.as_deref().unwrap_or_default())?;
+        c.write_field(a.niva.as_str())?;
+        c.write_record(None::<&[u8]>)?;
     }
     c.flush()
+}
+
+/// The bytes of [`crate::domain::ids::Fnr::masked`] (`010180*****`), without a String.
+fn masked_fnr(f: &crate::domain::ids::Fnr) -> [u8; 11] {
+    let mut m = *b"000000*****";
+    m[..6].copy_from_slice(&f.as_str().as_bytes()[..6]);
+    m
 }
 
 /// The streaming writer of `grunnlag.csv` and the new ledger `utbetalt.csv` for
@@ -418,7 +854,6 @@ pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
 /// [`filter_new_ledger`] then drops the lines of municipalities not paid, using [`BasisStream::new_flags`].
 pub struct BasisStream {
     termin: Termin,
-    termin_text: String,
     grunnlag: std::sync::mpsc::SyncSender<Vec<u8>>,
     utbetalt: std::sync::mpsc::SyncSender<Vec<u8>>,
     /// One flag per line written to `utbetalt.csv` (header excluded): a line of this termin (true) or
@@ -463,7 +898,6 @@ impl BasisStream {
             .map_err(closed)?;
         Ok(BasisStream {
             termin,
-            termin_text: termin.to_string(),
             grunnlag,
             utbetalt,
             new_flags: Vec::new(),
@@ -479,27 +913,22 @@ impl crate::domain::engine::LineSink for BasisStream {
     type Part = StreamPart;
 
     fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> StreamPart {
+        let mut f = LineFormat::new(self.termin);
         let mut g = Vec::with_capacity(lines.len() * 120);
         for l in lines {
-            format_grunnlag_line(&mut g, &self.termin_text, self.termin, l);
+            f.grunnlag(&mut g, l);
         }
         let mut u = Vec::with_capacity((lines.len() + ledger.len()) * 48);
         let mut flags = Vec::with_capacity(lines.len() + ledger.len());
-        // A ledger holds few termins: the text of the last one is kept.
-        let mut old_termin: Option<(Termin, String)> = None;
         crate::domain::engine::merge_ledger(self.termin, ledger, lines, |e| {
             use crate::domain::engine::LedgerEntry;
             match e {
                 LedgerEntry::Old(o) => {
-                    if old_termin.as_ref().is_none_or(|(t, _)| *t != o.termin) {
-                        old_termin = Some((o.termin, o.termin.to_string()));
-                    }
-                    let text = old_termin.as_ref().map_or("", |(_, s)| s.as_str());
-                    utbetalt_line(&mut u, text, o.key, o.belop);
+                    f.utbetalt_old(&mut u, o);
                     flags.push(false);
                 }
                 LedgerEntry::New(l) => {
-                    utbetalt_line(&mut u, &self.termin_text, l.key, l.a_utbetale);
+                    f.utbetalt_new(&mut u, l.key, l.a_utbetale);
                     flags.push(true);
                 }
             }
@@ -619,6 +1048,260 @@ mod tests {
     use crate::domain::ids::{Fnr, Knr};
     use rust_decimal::Decimal;
     use std::str::FromStr;
+
+    /// A basis line of `fnr` with the given amounts (as text, any scale).
+    fn line_with(
+        fnr: Fnr,
+        amounts: [&str; 4],
+        duf: Option<&str>,
+        maneder: Option<u8>,
+    ) -> BasisLine {
+        let d = |x: &str| Decimal::from_str(x).unwrap();
+        BasisLine {
+            key: LineKey {
+                fnr,
+                kommune: Knr::parse("0301").unwrap(),
+                kode: RateCode::Ar2,
+                ar: 2024,
+            },
+            duf: duf.map(|x| crate::domain::ids::Duf::parse(x, 2024).unwrap()),
+            tilskuddsar: 2,
+            maneder,
+            sats: d(amounts[0]),
+            opptjent: d(amounts[1]),
+            tidligere_utbetalt: d(amounts[2]),
+            a_utbetale: d(amounts[3]),
+            regler: RuleSet::of(&["IT-6", "IT-10", "IT-13"]),
+        }
+    }
+
+    #[test]
+    fn fast_line_writer_gives_the_general_bytes() {
+        let fnrs: Vec<Fnr> = (100..900)
+            .filter_map(|i| Fnr::with_control_digits(&format!("018180{i:03}")))
+            .take(3)
+            .collect();
+        let t: Termin = "2024-Q4".parse().unwrap();
+        let amounts = [
+            "0",
+            "-0",
+            "0.00",
+            "-0.00",
+            "0.01",
+            "-0.01",
+            "0.5",
+            "-0.5",
+            "0.99",
+            "1",
+            "-1",
+            "10",
+            "99.99",
+            "100",
+            "123456.78",
+            "-123456.78",
+            "235000",
+            "8333.33",
+            "-8333.34",
+            // The largest and smallest i64 of øre, and beyond (the general path).
+            "92233720368547758.07",
+            "-92233720368547758.08",
+            "92233720368547758.08",
+            "-92233720368547758.09",
+            "2.345",
+            "-2.345",
+            "0.004",
+            "-0.004",
+            "0.005",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+        ];
+        let mut lines = Vec::new();
+        for (i, a) in amounts.iter().enumerate() {
+            let b = amounts[(i * 7 + 3) % amounts.len()];
+            let c = amounts[(i * 5 + 1) % amounts.len()];
+            let fnr = fnrs[i % fnrs.len()];
+            let duf = [None, Some("202300000123"), Some("000000000001")][i % 3];
+            let m = [None, Some(12), Some(0), Some(255)][i % 4];
+            let mut l = line_with(fnr, [a, b, c, a], duf, m);
+            l.key.kode = RateCode::ALL[i % RateCode::ALL.len()];
+            l.key.kommune = Knr::parse(["0301", "0001", "9999", "4601"][i % 4]).unwrap();
+            l.key.ar = [2024, 1, -5, i32::MAX, i32::MIN][i % 5];
+            l.tilskuddsar = [1, 0, 255][i % 3];
+            l.regler = [
+                RuleSet::default(),
+                RuleSet::of(&["T-2"]),
+                RuleSet::of(&[
+                    "IT-3", "IT-4", "IT-6", "IT-7", "IT-10", "IT-12", "IT-13", "IT-11", "T-2",
+                    "EM-4", "T-5",
+                ]),
+            ][i % 3];
+            lines.push(l);
+        }
+        assert!(lines.len() > 25);
+        // Lines of one person follow each other, as in a run, and the person cache changes with them.
+        let mut f = LineFormat::new(t);
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for l in &lines {
+            f.grunnlag(&mut fast, l);
+            grunnlag_line(&mut slow, &t.to_string(), l);
+        }
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap()
+        );
+        // And both are what the CSV writer makes of grunnlag_record.
+        let mut c = csv_writer(Vec::new());
+        for l in &lines {
+            c.write_record(grunnlag_record(t, l)).unwrap();
+        }
+        let mut fast = Vec::new();
+        let mut f = LineFormat::new(t);
+        for l in &lines {
+            f.grunnlag(&mut fast, l);
+        }
+        assert_eq!(fast, c.into_inner().unwrap());
+        // utbetalt.csv: new lines of this termin and old lines of other termins, interleaved.
+        let old_t: Termin = "2023-Q1".parse().unwrap();
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for (i, l) in lines.iter().enumerate() {
+            if i % 2 == 0 {
+                f.utbetalt_new(&mut fast, l.key, l.a_utbetale);
+                utbetalt_line(&mut slow, "2024-Q4", l.key, l.a_utbetale);
+            } else {
+                let ll = LedgerLine {
+                    termin: if i % 3 == 0 { old_t } else { t },
+                    key: l.key,
+                    belop: l.sats,
+                    origin: String::new(),
+                };
+                f.utbetalt_old(&mut fast, &ll);
+                slow.extend_from_slice(ledger_record(&ll).join(",").as_bytes());
+                slow.push(b'\n');
+            }
+        }
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap()
+        );
+    }
+
+    #[test]
+    fn ore_text_is_the_decimal_with_two_decimals() {
+        let check = |ore: i64| {
+            let mut b = LineBuf::new();
+            b.ore(ore);
+            let fast = std::str::from_utf8(&b.b[..b.n]).unwrap().to_string();
+            let d = Decimal::new(ore, 2);
+            // Decimal's own text with two decimals; zero is 0.00, never -0.00.
+            assert_eq!(fast, d.to_string(), "{ore}");
+            assert_eq!(fast, fmt_money(d), "{ore}");
+            let mut m = [0u8; 48];
+            let n = money_bytes(&mut m, d);
+            assert_eq!(fast.as_bytes(), &m[..n], "{ore}");
+            assert_eq!(ore_of(d), Some(ore));
+        };
+        for ore in [
+            0,
+            1,
+            -1,
+            9,
+            -9,
+            10,
+            99,
+            -99,
+            100,
+            -100,
+            101,
+            12345,
+            -12345,
+            23_500_000,
+            999_999_999,
+            1_000_000_000,
+            i64::MAX,
+            i64::MIN,
+            i64::MAX - 1,
+            i64::MIN + 1,
+        ] {
+            check(ore);
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            // xorshift: amounts of every size and sign.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let shift = (x % 64) as u32;
+            check((x as i64) >> shift);
+        }
+        // Plain and zero-padded numbers of every length, as `format!` writes them.
+        let mut x: u64 = 12345;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [i, x >> (i % 64), x % 100_000_000, u64::MAX - i] {
+                for width in [0usize, 1, 2, 3, 4, 5, 11, 12] {
+                    let mut b = LineBuf::new();
+                    b.uint(v, width);
+                    assert_eq!(
+                        std::str::from_utf8(&b.b[..b.n]).unwrap(),
+                        format!("{v:0width$}"),
+                        "{v} {width}"
+                    );
+                }
+            }
+        }
+        // Scales 0 and 1 convert exactly, beyond two decimals or i64 they do not.
+        assert_eq!(ore_of(Decimal::new(5, 0)), Some(500));
+        assert_eq!(ore_of(Decimal::new(-5, 1)), Some(-50));
+        assert_eq!(ore_of(Decimal::new(5, 3)), None);
+        assert_eq!(ore_of(Decimal::new(i64::MAX, 0)), None);
+        assert_eq!(ore_of(Decimal::from_str("-0.00").unwrap()), Some(0));
+    }
+
+    #[test]
+    fn avvik_file_is_the_csv_of_avvik_record() {
+        let fnr = (100..500)
+            .find_map(|i| Fnr::with_control_digits(&format!("018180{i:03}")))
+            .unwrap();
+        let avvik = vec![
+            Avvik::rejected(
+                "x.csv",
+                Some(3),
+                Some("fnr"),
+                "k",
+                format!("bad {fnr}, \"quoted\""),
+            )
+            .with_fnr(Some(fnr)),
+            Avvik::warning(
+                "y.csv",
+                None,
+                None,
+                "w",
+                "12345678901 and 123456789012 æøå".to_string(),
+            ),
+            Avvik::warning("", Some(0), Some(""), "", String::new()),
+            Avvik::rejected(
+                "z,comma.csv",
+                Some(u64::MAX),
+                None,
+                "k\nl",
+                "line\nbreak".into(),
+            ),
+        ];
+        let mut fast = Vec::new();
+        write_avvik(&mut fast, &avvik).unwrap();
+        let mut c = csv_writer(Vec::new());
+        c.write_record(AVVIK_HEADER).unwrap();
+        for a in &avvik {
+            c.write_record(avvik_record(a)).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(c.into_inner().unwrap()).unwrap()
+        );
+        assert_eq!(&masked_fnr(&fnr), fnr.masked().as_bytes());
+    }
 
     #[test]
     fn records_follow_spec_columns() {
