@@ -388,7 +388,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     let mut b = builder?;
                     // After the reader's: the engine's and the payment files' avvik (avvik.csv order).
                     b.add_avvik(result.avvik.get(reader_avvik..).unwrap_or_default())?;
-                    Ok(b.finish_all(&result, &inputs.rates)?)
+                    let bytes = b.finish_all(&result, &inputs.rates);
+                    drop_in_background(b);
+                    Ok(bytes?)
                 });
                 let basis = writers::write_summary_files(&mut out, &result);
                 (basis, report.join())

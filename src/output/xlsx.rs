@@ -174,6 +174,7 @@ pub struct ReportBuilder {
     /// Row state of each sheet of [`SHEETS`], in that order.
     sheets: [SheetState; 4],
     avvik_total: usize,
+    finished: bool,
 }
 
 impl ReportBuilder {
@@ -209,6 +210,7 @@ impl ReportBuilder {
             max_rows: max_rows.min(EXCEL_DATA_ROWS),
             sheets,
             avvik_total: 0,
+            finished: false,
         })
     }
 
@@ -289,7 +291,7 @@ impl ReportBuilder {
 
     /// [`ReportBuilder::finish`] for the whole termin (every municipality, every rate used).
     pub fn finish_all(
-        self,
+        &mut self,
         result: &TerminSummary,
         rates: &RateTable,
     ) -> Result<Vec<u8>, XlsxError> {
@@ -298,14 +300,22 @@ impl ReportBuilder {
     }
 
     /// Writes `Sammendrag` (every line of `result`, or of municipality `only`) and `Satser` (the rates
-    /// `used`), ends `Linjer` and `Avvik` with their note rows, and saves the workbook.
+    /// `used`), ends `Linjer` and `Avvik` with their note rows, and saves the workbook. Once only (an
+    /// error after that). The builder is left to the caller to drop: freeing the cells of a big report
+    /// takes a while (issue 6: `termin` frees it where nothing waits).
     pub fn finish(
-        mut self,
+        &mut self,
         result: &TerminSummary,
         rates: &RateTable,
         only: Option<Knr>,
         used: &BTreeSet<(i32, RateCode)>,
     ) -> Result<Vec<u8>, XlsxError> {
+        if self.finished {
+            return Err(XlsxError::ParameterError(
+                "the report is already finished".into(),
+            ));
+        }
+        self.finished = true;
         let total = match only {
             None => result.stats.total.clone(),
             Some(k) => result
