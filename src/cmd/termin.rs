@@ -202,28 +202,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         params.basis_date.year(),
     )?;
     timer.lap("read inputs");
-    let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
-    timer.lap("engine index");
     let outcome = {
         let inputs = &inputs;
         let register = inputs.kommuner.as_ref();
         std::thread::scope(|rs| -> anyhow::Result<Outcome> {
-            let mut out = OutputDir::create(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
-            let ctx = || format!("writing to {}", args.out.display());
-            // The basis and the new ledger are streamed to their files while the engine runs (issue 6): only the
-            // sums, the first lines (for the report) and one flag per ledger line are kept. A missing rate stops
-            // the run (SPEC §1.6, §7 exit 1); dropping `out` then removes what was written.
-            let grunnlag = out
-                .open_file(writers::GRUNNLAG_FILE, true)
-                .with_context(ctx)?;
-            let utbetalt = out
-                .open_file(writers::UTBETALT_FILE, true)
-                .with_context(ctx)?;
-            let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
             let name_of = |k| register.and_then(|r| r.latest(k)).map(|r| r.navn.as_str());
-            // rapport.xlsx is filled on its own thread while the engine runs (issue 6): the reader's avvik at
-            // once, the first lines of the basis as soon as the run has them; the rest at the end.
+            // rapport.xlsx is filled on its own thread while the engine indexes and runs (issue 6): the
+            // reader's avvik at once, the first lines of the basis as soon as the run has them; the rest at
+            // the end.
             let (preview_tx, preview_rx) = std::sync::mpsc::channel::<Vec<BasisLine>>();
             let report = rs.spawn(move || -> Result<xlsx::ReportBuilder, xlsx::ReportError> {
                 let mut b =
@@ -234,6 +220,22 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 }
                 Ok(b)
             });
+            let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
+            timer.lap("engine index");
+            let mut out = OutputDir::create(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            let ctx = || format!("writing to {}", args.out.display());
+            // The basis and the new ledger are streamed to their files while the engine runs (issue 6):
+            // only the sums, the first lines (for the report) and one flag per ledger line are kept. A
+            // missing rate stops the run (SPEC §1.6, §7 exit 1); dropping `out` then removes what was
+            // written.
+            let grunnlag = out
+                .open_file(writers::GRUNNLAG_FILE, true)
+                .with_context(ctx)?;
+            let utbetalt = out
+                .open_file(writers::UTBETALT_FILE, true)
+                .with_context(ctx)?;
+            let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
             let (run, stream, syncs) = std::thread::scope(|s| -> anyhow::Result<_> {
                 let (gtx, grx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
                 let (utx, urx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
@@ -441,7 +443,6 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             Ok(outcome)
         })
     };
-    drop(engine);
     drop_in_background(inputs);
     outcome
 }
