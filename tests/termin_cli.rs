@@ -431,6 +431,18 @@ fn errors_are_reported_in_input_order_though_the_ledger_is_read_alongside_the_ex
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("reading the DSF extract"), "{err}");
     assert!(!err.contains("reading the ledger"), "{err}");
+    // Rates come before the ledger too.
+    let (code, _, err) = termin(
+        "2024-Q4",
+        "dsf",
+        "no-such-rates",
+        &[missing.as_path()],
+        &out,
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("reading the rate tables"), "{err}");
+    assert!(!err.contains("reading the ledger"), "{err}");
     let (code, _, err) = termin("2024-Q4", "dsf", "rates", &[missing.as_path()], &out, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("reading the ledger (--paid)"), "{err}");

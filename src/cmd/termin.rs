@@ -263,7 +263,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     Err(e) => (Err(RunError::Sink(e)), None),
                 };
                 // Closing the channels (dropping the senders with the stream's parts) ends the writers.
-                let stream = stream.map(|st| (st.new_flags, st.preview, st.all_lines));
+                let stream = stream.map(|st| (st.new_flags, st.all_lines));
                 let written = [gw.join(), uw.join()];
                 // A writer's own error (disk full, …) first: the run then only saw "the writer thread stopped".
                 let mut files = Vec::new();
@@ -282,7 +282,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 Ok((run, stream, syncs))
             })?;
             let mut result = run;
-            let (new_flags, _preview, all_lines) = stream.unwrap_or_default();
+            let (new_flags, all_lines) = stream.unwrap_or_default();
             fill_reader_counts(&mut result, &inputs);
             let mut avvik = inputs.avvik.clone();
             avvik.append(&mut result.avvik);
@@ -451,7 +451,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 /// tenth of a second at the very end of a run, after everything was written. The process ends right
 /// after, so a thread of its own frees them and nothing waits for it (issue 6).
 fn drop_in_background<T: Send + 'static>(t: T) {
-    std::thread::spawn(move || drop(t));
+    // Where no thread can be had (a process limit), `spawn` fails and drops the closure, so `t` is
+    // freed here instead: never a panic after the outputs are committed.
+    let _ = std::thread::Builder::new().spawn(move || drop(t));
 }
 
 /// With `TILSKUDD_TIMING` set, the wall time of each phase goes to stderr (issue 6 profiling).

@@ -528,8 +528,10 @@ impl BlockStats {
 
 /// [`LineStats`] being added up block by block, in order: one slot per municipality with a cell per code
 /// (a table indexed by municipality number finds it), turned into the maps once at the end
-/// ([`StatsAcc::into_stats`]). Every sum gets exactly the additions, in exactly the order, that
-/// [`LineStats::merge`] of each block's stats would give it, so the `Decimal`s are the same to the scale.
+/// ([`StatsAcc::into_stats`]). Every sum gets the additions, in the order, that [`LineStats::merge`] of
+/// each block's stats gave it, except the merge's first `0 + x` per block: rust_decimal returns the other
+/// operand unchanged when one side is zero, so the `Decimal`s are the same to the scale and the sign of
+/// zero (held by `block_sums_are_the_merged_sums_to_the_scale`).
 #[derive(Default)]
 pub struct StatsAcc {
     slot_of: Vec<u32>,

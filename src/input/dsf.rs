@@ -54,27 +54,32 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded<Extract>, InputErr
         out.files.push(f);
         // The persons' duplicate check and index are built while `flyttinger` is read (its rows are
         // joined with the persons afterwards): the results are those of one step after the other.
+        // The reader settings are per thread (tests: small chunks, the one-thread reference): the
+        // second closure may run on a pool thread, so they are carried over.
+        let settings = table::read_settings();
         let (persons, moves) = rayon::join(
             || finish_personer(rows),
-            || -> Result<Option<MovesRead>, InputError> {
-                let Some(fl) = find_file(path, "flyttinger.csv") else {
-                    return Ok(None);
-                };
-                if std::fs::metadata(&fl).is_ok_and(|m| m.len() == 0) {
-                    // An export with no moves may be an empty file: the table is optional, so this
-                    // means "no moves" (a warning, not a failed run); a personer.csv without bytes
-                    // stays an error.
-                    return Ok(Some(MovesRead::Empty(Avvik::warning(
-                        &table::display(&fl),
-                        None,
-                        None,
-                        "tom_fil",
-                        "the file is empty (not even a header): read as no moves".into(),
-                    ))));
-                }
-                let (t, mut f) = table::open_csv(&fl)?;
-                let rows = read_flyttinger_rows(t, opts, &mut f)?;
-                Ok(Some(MovesRead::Rows(Box::new(rows), f)))
+            || {
+                table::with_read_settings(settings, || -> Result<Option<MovesRead>, InputError> {
+                    let Some(fl) = find_file(path, "flyttinger.csv") else {
+                        return Ok(None);
+                    };
+                    if std::fs::metadata(&fl).is_ok_and(|m| m.len() == 0) {
+                        // An export with no moves may be an empty file: the table is optional, so this
+                        // means "no moves" (a warning, not a failed run); a personer.csv without bytes
+                        // stays an error.
+                        return Ok(Some(MovesRead::Empty(Avvik::warning(
+                            &table::display(&fl),
+                            None,
+                            None,
+                            "tom_fil",
+                            "the file is empty (not even a header): read as no moves".into(),
+                        ))));
+                    }
+                    let (t, mut f) = table::open_csv(&fl)?;
+                    let rows = read_flyttinger_rows(t, opts, &mut f)?;
+                    Ok(Some(MovesRead::Rows(Box::new(rows), f)))
+                })
             },
         );
         let moves = moves?;
@@ -678,7 +683,8 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
             _ => None,
         };
         chain.clear();
-        // The row's last checks, for each row of this number in file order.
+        // The row's last checks (SPEC §1.4: the mover is an accepted person, and moved after being
+        // settled), for each row of this number in file order.
         for &r in &order[i..j] {
             let c = checks[r as usize];
             let f = c.fnr;
@@ -772,34 +778,4 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
     out.data.flyttinger.extend(moves);
     let stats = finish_table(&mut out.avvik, problems, &name, read, synthetic);
     out.stats.push(stats);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn person(fnr: &str, line: u64, knr: &str) -> Person {
-        let f = Fnr::parse(fnr).expect("test number");
-        let d = NaiveDate::from_ymd_opt(2022, 3, 15).expect("date");
-        Person {
-            fnr: f,
-            duf: None,
-            fodselsdato: f.birth_date(),
-            bosettingsdato: d,
-            bosettingskommune: Knr::parse(knr).expect("knr"),
-            sak_id: format!("S{line}"),
-            malgruppe: Malgruppe::Flyktning,
-            bosatt_etter_avtale: true,
-            enslig_mindrearig: false,
-            mor_fnr: None,
-            referanse_fnr: None,
-            familie_soknadsdato: None,
-            registrert_dato: d,
-            dodsdato: None,
-            utvandringsdato: None,
-            gjenforent_dato: None,
-            tidligere_utlost: false,
-            line,
-        }
-    }
 }

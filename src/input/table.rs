@@ -260,6 +260,11 @@ thread_local! {
     static SETTINGS: std::cell::Cell<ReadSettings> = std::cell::Cell::new(ReadSettings::default());
 }
 
+/// The reader settings of this thread (to carry them to another thread with [`with_read_settings`]).
+pub(crate) fn read_settings() -> ReadSettings {
+    SETTINGS.with(|c| c.get())
+}
+
 /// Runs `f` with other reader settings on this thread (tests: a small chunk size, or the one-thread
 /// reference); the previous settings are restored afterwards.
 #[doc(hidden)]
