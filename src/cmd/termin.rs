@@ -265,7 +265,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 // Closing the channels (dropping the senders with the stream's parts) ends the writers.
                 let stream = stream.map(|st| (st.new_flags, st.all_lines));
                 let written = [gw.join(), uw.join()];
-                // A writer's own error (disk full, …) first: the run then only saw "the writer thread stopped".
+                // A writer's own error (disk full, …) first: the run then only saw "the writer thread
+                // stopped".
                 let mut files = Vec::new();
                 for w in written {
                     match w {
@@ -330,16 +331,17 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     out.remove_on_commit(name);
                 }
             }
-            // T-4: every line of the ledger read in is carried (checked: a line lost here would be paid again).
+            // T-4: every line of the ledger read in is carried (checked: a line lost here would be paid
+            // again).
             let carried = new_flags.iter().filter(|new| !**new).count() as u64;
             if carried != result.ledger_in.lines {
                 bail!(
-                "internal error: the new ledger carries {carried} of the {} lines read in (--paid); nothing written",
-                result.ledger_in.lines
-            );
+                    "internal error: the new ledger carries {carried} of the {} lines read in (--paid); nothing written",
+                    result.ledger_in.lines
+                );
             }
-            // T-4: the new ledger holds only the lines of the municipalities paid now (T-3, and not left out of
-            // the bank file); the streamed file held every non-zero line.
+            // T-4: the new ledger holds only the lines of the municipalities paid now (T-3, and not left
+            // out of the bank file); the streamed file held every non-zero line.
             if !result.all_paid() {
                 let paying: std::collections::BTreeSet<_> = result
                     .kommuner
@@ -378,8 +380,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 outputs,
             );
             m.payment_file = payment_manifest(&pay, &result);
-            // The workbook is built and compressed in memory on its own thread while the CSV files are written
-            // (same bytes as building it afterwards; only the wall time changes).
+            // The workbook's last sheets are filled and the whole is compressed in memory on its own thread
+            // while the CSV files are written (same bytes as building it in one go; only the wall time
+            // changes).
             let reader_avvik = inputs.avvik.len();
             let builder = match report.join() {
                 Ok(b) => b,
@@ -409,8 +412,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 split::write_split(&mut out, &result, lines, &inputs.rates).with_context(ctx)?;
             }
             if args.force {
-                // A rerun over an earlier termin: its per-municipality folders must not survive next to this
-                // run's basis (with or without --split-kommuner now).
+                // A rerun over an earlier termin: its per-municipality folders must not survive next to
+                // this run's basis (with or without --split-kommuner now).
                 out.own_subdir(split::SPLIT_DIR);
             }
             out.write_bytes(MANIFEST_FILE, false, manifest::to_json(&m).as_bytes())
