@@ -605,8 +605,8 @@ mod tests {
     use crate::domain::ledger::LineKey;
     use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 
-    #[test]
-    fn rows_beyond_excels_limit_are_noted_not_fatal() {
+    /// A 2024-Q3 result of five lines (one person in 0301, år 2 for the years 2021–2025, 10 kr each).
+    fn five_lines(avvik: Vec<Avvik>) -> TerminResult {
         let termin: crate::domain::termin::Termin = "2024-Q3".parse().unwrap();
         let fnr = Fnr::with_control_digits("018190100")
             .or_else(|| Fnr::with_control_digits("018190101"))
@@ -627,16 +627,21 @@ mod tests {
             a_utbetale: Decimal::from(10),
             regler: crate::domain::basis::RuleSet::of(&["IT-13"]),
         };
-        let r = TerminResult::from_parts(
+        TerminResult::from_parts(
             termin,
             termin.basis_date(),
             (2021..2026).map(line).collect(),
             vec![],
             vec![],
-            vec![],
+            avvik,
             vec![],
             Counts::default(),
-        );
+        )
+    }
+
+    #[test]
+    fn rows_beyond_excels_limit_are_noted_not_fatal() {
+        let r = five_lines(vec![]);
         let bytes = report_with_row_limit(&r, &r.lines, &RateTable::default(), None, 3).unwrap();
         // A streaming run hands only the first lines (issue 6): the same workbook, byte for byte.
         let first =
@@ -661,25 +666,6 @@ mod tests {
         // termin fills Avvik from the reader's avvik and Linjer from the first lines while the engine
         // runs, and adds the engine's avvik at the end (issue 6): the bytes must not depend on that.
         let termin: crate::domain::termin::Termin = "2024-Q3".parse().unwrap();
-        let fnr = Fnr::with_control_digits("018190100")
-            .or_else(|| Fnr::with_control_digits("018190101"))
-            .unwrap();
-        let line = |ar| BasisLine {
-            key: LineKey {
-                fnr,
-                kommune: Knr::parse("0301").unwrap(),
-                kode: RateCode::Ar2,
-                ar,
-            },
-            duf: None,
-            tilskuddsar: 2,
-            maneder: Some(1),
-            sats: Decimal::from(120),
-            opptjent: Decimal::from(10),
-            tidligere_utbetalt: Decimal::ZERO,
-            a_utbetale: Decimal::from(10),
-            regler: crate::domain::basis::RuleSet::of(&["IT-13"]),
-        };
         let avvik: Vec<Avvik> = (1..=5)
             .map(|n| {
                 Avvik::warning(
@@ -691,16 +677,7 @@ mod tests {
                 )
             })
             .collect();
-        let r = TerminResult::from_parts(
-            termin,
-            termin.basis_date(),
-            (2021..2026).map(line).collect(),
-            vec![],
-            vec![],
-            avvik.clone(),
-            vec![],
-            Counts::default(),
-        );
+        let r = five_lines(avvik.clone());
         for max_rows in [1, 3, 4, 5, 20] {
             let at_once =
                 report_with_row_limit(&r, &r.lines, &RateTable::default(), None, max_rows).unwrap();
