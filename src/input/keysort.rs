@@ -27,6 +27,11 @@ pub(crate) fn radix_sort_by_key<T: Copy>(v: &mut Vec<T>, bits: u32, key: impl Fn
     let mut counts = vec![[0usize; 1 << DIGIT]; passes];
     for x in v.iter() {
         let k = key(x);
+        // A wider key would be sorted by its low `bits` only (a caller's bug, not the data's).
+        debug_assert!(
+            bits >= 64 || k >> bits == 0,
+            "radix key wider than {bits} bits"
+        );
         for (p, c) in counts.iter_mut().enumerate() {
             c[((k >> (p as u32 * DIGIT)) & mask) as usize] += 1;
         }
