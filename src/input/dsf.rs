@@ -361,14 +361,8 @@ fn finish_personer(rows: PersonRows) -> PersonerDone {
         settled,
     };
     let mut dropped: Vec<u32> = Vec::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let num = sorted[i];
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j] == num {
-            j += 1;
-        }
-        let group = &order[i..j];
+    for (num, run) in keysort::runs(&sorted) {
+        let group = &order[run];
         if group.len() == 1 {
             let p = person[group[0] as usize];
             if p != NONE {
@@ -405,7 +399,6 @@ fn finish_personer(rows: PersonRows) -> PersonerDone {
                 }
             }
         }
-        i = j;
     }
     if !dropped.is_empty() {
         dropped.sort_unstable();
@@ -666,13 +659,7 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
     let mut chain: Vec<u32> = Vec::new();
     // The position in `persons.nums`: both lists are in number order, so one walk joins them.
     let mut at = 0usize;
-    let mut i = 0;
-    while i < sorted.len() {
-        let num = sorted[i];
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j] == num {
-            j += 1;
-        }
+    for (num, run) in keysort::runs(&sorted) {
         at = keysort::lower_bound_from(&persons.nums, num, at);
         let person = match persons.nums.get(at) {
             Some(&n) if n == num => persons
@@ -685,7 +672,7 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
         chain.clear();
         // The row's last checks (SPEC §1.4: the mover is an accepted person, and moved after being
         // settled), for each row of this number in file order.
-        for &r in &order[i..j] {
+        for &r in &order[run] {
             let c = checks[r as usize];
             let f = c.fnr;
             let problem = match person {
@@ -728,7 +715,6 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
         // stable), starting from the settlement municipality; a rejected move does not change the
         // residence.
         let Some((_, mut bor)) = person else {
-            i = j;
             continue;
         };
         chain.sort_by_key(|&k| moves[k as usize].flyttedato);
@@ -767,7 +753,6 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
                 None => bor = m.til_kommune,
             }
         }
-        i = j;
     }
     let mut k = 0usize;
     moves.retain(|_| {

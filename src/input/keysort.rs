@@ -89,6 +89,17 @@ pub(crate) fn order_by_number(nums: &[u64]) -> (Vec<u64>, Vec<u32>) {
     }
 }
 
+/// The runs of equal numbers in `sorted`: each number once, with the range of its positions.
+pub(crate) fn runs(sorted: &[u64]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let &num = sorted.get(i)?;
+        let start = i;
+        i += sorted[i..].iter().take_while(|&&n| n == num).count();
+        Some((num, start..i))
+    })
+}
+
 /// The first index `i >= from` with `sorted[i] >= key`, for keys asked in ascending order: gallops
 /// forward from `from` (every element before `from` must be below `key`).
 pub(crate) fn lower_bound_from(sorted: &[u64], key: u64, from: usize) -> usize {
@@ -107,6 +118,13 @@ pub(crate) fn lower_bound_from(sorted: &[u64], key: u64, from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_the_equal_numbers_with_their_positions() {
+        let got: Vec<_> = runs(&[1, 1, 3, 5, 5, 5]).collect();
+        assert_eq!(got, vec![(1, 0..2), (3, 2..3), (5, 3..6)]);
+        assert_eq!(runs(&[]).count(), 0);
+    }
 
     /// A small deterministic generator (xorshift).
     fn numbers(n: usize, modulo: u64, seed: u64) -> Vec<u64> {
