@@ -12,7 +12,7 @@ use tilskudd::domain::basis::{BasisLine, RuleSet};
 use tilskudd::domain::engine::{
     dedupe_ledger, net_person, net_person_into, Accrual, Assessment, Engine, Params, Status,
 };
-use tilskudd::domain::ledger::{LedgerLine, LineKey};
+use tilskudd::domain::ledger::{LedgerLine, LineKey, Origin};
 use tilskudd::domain::money::month_amount;
 use tilskudd::domain::person::{Extract, Malgruppe, Person};
 use tilskudd::domain::rates::{Rate, RateCode, RateStatus, RateTable};
@@ -477,7 +477,7 @@ fn ledger_merge_matches_the_map_version() {
                             termin: t(["2024-Q1", "2024-Q2"][q as usize]),
                             key: kk,
                             belop: Decimal::new(g.next(4) as i64 * 50_000 - 50_000, 2),
-                            origin: "ledger.csv:2".into(),
+                            origin: Origin::new("ledger.csv".into(), 2),
                         });
                     }
                 }
@@ -558,7 +558,7 @@ fn dedupe_matches_the_map_version_sorted_or_not() {
                 },
                 // Mostly equal amounts for a key, sometimes not (a conflict).
                 belop: Decimal::from(if g.next(25) == 0 { 7 } else { 100 }),
-                origin: format!("utbetalt.csv:{}", i + 2),
+                origin: Origin::new("utbetalt.csv".into(), i as u64 + 2),
             });
         }
         if case % 2 == 0 {

@@ -146,7 +146,8 @@ fn ledger_lines() {
     // A deduction (trekk) is a negative amount: "-1 234,50" → −1234.50.
     assert_eq!(l.data[1].belop, dec("-1234.50"));
     assert_eq!(l.data[1].key.kode, RateCode::Ar1Ev);
-    assert!(l.data[1].origin.ends_with("utbetalt.csv:3"));
+    assert!(l.data[1].origin.to_string().ends_with("utbetalt.csv:3"));
+    assert_eq!(l.data[1].origin.line(), Some(3));
     assert_eq!(
         (l.stats[0].read, l.stats[0].accepted, l.stats[0].rejected),
         (6, 2, 4)

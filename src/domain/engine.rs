@@ -19,7 +19,7 @@ use crate::domain::basis::{
 };
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::{LedgerLine, LineKey};
+use crate::domain::ledger::{LedgerLine, LineKey, Origin};
 use crate::domain::money::from_ore;
 use crate::domain::person::{Extract, Flytting, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
@@ -1588,10 +1588,10 @@ impl<'a> Engine<'a> {
         for l in self.ledger_lines_without_person() {
             {
                 counts.ledger_linjer_uten_person += 1;
-                let (fil, linje) = split_origin(&l.origin);
+                let (fil, linje) = (l.origin.file(), l.origin.line());
                 avvik.push(
                     Avvik::warning(
-                        &fil,
+                        fil,
                         linje,
                         Some("fnr"),
                         "ukjent_person_i_reskontro",
@@ -1826,17 +1826,6 @@ fn accrue_months(
     }
 }
 
-/// `file:line` of a ledger line's origin (line `None` if not given).
-fn split_origin(origin: &str) -> (String, Option<u64>) {
-    match origin.rsplit_once(':') {
-        Some((f, l)) => match l.parse() {
-            Ok(n) => (f.to_string(), Some(n)),
-            Err(_) => (origin.to_string(), None),
-        },
-        None => (origin.to_string(), None),
-    }
-}
-
 /// T-2 for one person: every key with anything accrued or paid gets a line `accrued − paid`. Keys paid
 /// before but no longer accrued (a late move, an exclusion, …) become deductions (sats 0).
 pub fn net_person(a: &Assessment, paid: &[&LedgerLine]) -> Vec<BasisLine> {
@@ -2023,7 +2012,7 @@ pub fn new_ledger(
                     termin,
                     key: l.key,
                     belop: l.a_utbetale,
-                    origin: String::new(),
+                    origin: Origin::default(),
                 });
             }
         }
@@ -2090,15 +2079,15 @@ pub fn dedupe_ledger(
                 ar: l.key.ar,
                 fnr: l.key.fnr.masked(),
                 a: crate::domain::money::fmt_money(first.belop),
-                origin_a: first.origin.clone(),
+                origin_a: first.origin.to_string(),
                 b: crate::domain::money::fmt_money(l.belop),
-                origin_b: l.origin.clone(),
+                origin_b: l.origin.to_string(),
             }));
         }
-        let (fil, linje) = split_origin(&l.origin);
+        let (fil, linje) = (l.origin.file(), l.origin.line());
         avvik.push(
             Avvik::warning(
-                &fil,
+                fil,
                 linje,
                 None,
                 "dobbel_reskontrolinje",

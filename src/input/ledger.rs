@@ -2,13 +2,14 @@
 //! `kode`, `ar`, `belop`. A negative `belop` is a deduction (trekk) and is valid.
 
 use crate::domain::avvik::Avvik;
-use crate::domain::ledger::{LedgerLine, LineKey};
+use crate::domain::ledger::{LedgerLine, LineKey, Origin};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
 use crate::input::check::{count, KnrLookup, RowCheck};
 use crate::input::table::{self, req, Col, Row};
 use crate::input::{FileStats, InputError, LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const COLS: [Col; 6] = [
     req("termin"),
@@ -35,6 +36,8 @@ fn load_one(
     let (t, mut file) = table::open_single(path, "utbetalt")?;
     let (ix, warning) = t.resolve(&COLS)?;
     let name = t.name.clone();
+    // One copy of the name for all the lines' origins.
+    let shared_name: Arc<str> = name.as_str().into();
     out.avvik.extend(warning);
     // Rows are checked in parallel; the results arrive in file order.
     let hint = t.row_hint;
@@ -48,7 +51,7 @@ fn load_one(
             };
             (stats, Vec::<Avvik>::new(), Vec::with_capacity(hint))
         },
-        |row| check_line(&name, row, &ix, opts, &lookup),
+        |row| check_line(&name, &shared_name, row, &ix, opts, &lookup),
         |(stats, avvik, lines), r: Checked| {
             count(stats, r.rejected, r.warned, r.synthetic);
             avvik.extend(r.avvik);
@@ -77,6 +80,7 @@ struct Checked {
 
 fn check_line(
     name: &str,
+    shared_name: &Arc<str>,
     row: &Row,
     ix: &[Option<usize>],
     opts: &LoadOptions,
@@ -140,7 +144,7 @@ fn check_line(
                     ar,
                 },
                 belop,
-                origin: origin(name, line),
+                origin: Origin::new(shared_name.clone(), line),
             })
         }
         _ => None,
@@ -176,27 +180,6 @@ fn canonical_code(s: &str) -> Option<RateCode> {
     RateCode::ALL.iter().copied().find(|c| c.as_str() == s)
 }
 
-/// `file:line`, as `format!("{name}:{line}")` writes it, in one allocation of the right size.
-fn origin(name: &str, line: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = line;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = std::str::from_utf8(&digits[i..]).unwrap_or_default();
-    let mut s = String::with_capacity(name.len() + 1 + digits.len());
-    s.push_str(name);
-    s.push(':');
-    s.push_str(digits);
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,15 +201,5 @@ mod tests {
             assert_eq!(c.as_str().parse::<RateCode>(), Ok(c));
         }
         assert_eq!(canonical_code("ar-1"), None);
-    }
-
-    #[test]
-    fn origin_is_file_colon_line() {
-        for line in [0u64, 1, 9, 10, 12345, u64::MAX] {
-            assert_eq!(
-                super::origin("a/utbetalt.csv", line),
-                format!("a/utbetalt.csv:{line}")
-            );
-        }
     }
 }

@@ -1172,7 +1172,7 @@ mod tests {
                     termin: if i % 3 == 0 { old_t } else { t },
                     key: l.key,
                     belop: l.sats,
-                    origin: String::new(),
+                    origin: crate::domain::ledger::Origin::default(),
                 };
                 f.utbetalt_old(&mut fast, &ll);
                 slow.extend_from_slice(ledger_record(&ll).join(",").as_bytes());
@@ -1407,7 +1407,7 @@ mod tests {
             termin: t,
             key: l.key,
             belop: Decimal::from_str("-10.5").unwrap(),
-            origin: String::new(),
+            origin: crate::domain::ledger::Origin::default(),
         };
         write_utbetalt(&mut ledger_text, std::slice::from_ref(&ll)).unwrap();
         assert_eq!(

@@ -205,7 +205,7 @@ pub fn as_read(ledger: &[LedgerLine]) -> Vec<LedgerLine> {
         .iter()
         .enumerate()
         .map(|(i, l)| LedgerLine {
-            origin: format!("paid/utbetalt.csv:{}", i + 2),
+            origin: tilskudd::domain::ledger::Origin::new("paid/utbetalt.csv".into(), i as u64 + 2),
             ..l.clone()
         })
         .collect()
