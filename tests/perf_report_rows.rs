@@ -68,6 +68,36 @@ fn report_rows_caps_linjer_and_avvik_not_the_csv_or_the_sums() {
             avvik - 5
         ))
     );
+    // The rows shown are the first avvik of avvik.csv, in its order (the engine's first ones reach the
+    // report before the payment files are written, the rest at the end: the cut must not show).
+    let csv = std::fs::read_to_string(full.join("avvik.csv")).unwrap();
+    let expected: Vec<(String, String, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, ',').collect();
+            (f[0].to_string(), f[1].to_string(), f[3].to_string())
+        })
+        .collect();
+    let shown = |range: &calamine::Range<Data>| -> Vec<(String, String, String)> {
+        range
+            .rows()
+            .skip(1)
+            .filter(|r| !matches!(r[1], Data::Empty))
+            .map(|r| (r[0].to_string(), r[1].to_string(), r[4].to_string()))
+            .collect()
+    };
+    assert_eq!(shown(&a), expected[..5]);
+    let most = tmp.path().join("most");
+    let cap = (avvik - 1).to_string();
+    run(&most, &["--report-rows", &cap]);
+    let mut wm: Xlsx<_> = open_workbook(most.join("rapport.xlsx")).unwrap();
+    let am = wm.worksheet_range("Avvik").unwrap();
+    assert_eq!(shown(&am), expected[..avvik - 1]);
+    assert_eq!(
+        am.rows().next_back().unwrap()[0],
+        Data::String("1 more avvik than this sheet shows: see avvik.csv".into())
+    );
     // Sammendrag is the same with and without the cap.
     let mut wf: Xlsx<_> = open_workbook(full.join("rapport.xlsx")).unwrap();
     assert_eq!(

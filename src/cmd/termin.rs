@@ -211,12 +211,17 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             // reader's avvik at once, the first lines of the basis as soon as the run has them; the rest at
             // the end.
             let (preview_tx, preview_rx) = std::sync::mpsc::channel::<Vec<BasisLine>>();
+            let (avvik_tx, avvik_rx) = std::sync::mpsc::channel::<Vec<Avvik>>();
             let report = rs.spawn(move || -> Result<xlsx::ReportBuilder, xlsx::ReportError> {
                 let mut b =
                     xlsx::ReportBuilder::new(params.termin, params.basis_date, args.report_rows)?;
                 b.add_avvik(&inputs.avvik)?;
                 if let Ok(lines) = preview_rx.recv() {
                     b.add_lines(&lines, name_of)?;
+                }
+                // The engine's first avvik, while the payment files are written.
+                if let Ok(avvik) = avvik_rx.recv() {
+                    b.add_avvik(&avvik)?;
                 }
                 Ok(b)
             });
@@ -288,6 +293,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             let mut avvik = inputs.avvik.clone();
             avvik.append(&mut result.avvik);
             result.avvik = avvik;
+            // The report's Avvik sheet shows at most --report-rows of them: the engine's first that many go
+            // to the report thread now, the rest (counted only, unless the reader's were fewer) at the end.
+            let reader_avvik = inputs.avvik.len();
+            let engine_avvik = &result.avvik[reader_avvik..];
+            let sent = engine_avvik.len().min(args.report_rows);
+            // The report thread may have stopped on its own error, reported when it is joined.
+            let _ = avvik_tx.send(engine_avvik[..sent].to_vec());
             timer.lap("engine run + grunnlag/utbetalt");
 
             // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
@@ -383,7 +395,6 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             // The workbook's last sheets are filled and the whole is compressed in memory on its own thread
             // while the CSV files are written (same bytes as building it in one go; only the wall time
             // changes).
-            let reader_avvik = inputs.avvik.len();
             let builder = match report.join() {
                 Ok(b) => b,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -391,8 +402,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             let (basis, report) = std::thread::scope(|s| {
                 let report = s.spawn(|| -> Result<Vec<u8>, xlsx::ReportError> {
                     let mut b = builder?;
-                    // After the reader's: the engine's and the payment files' avvik (avvik.csv order).
-                    b.add_avvik(result.avvik.get(reader_avvik..).unwrap_or_default())?;
+                    // After the reader's and the engine's first: the engine's other and the payment files'
+                    // avvik (avvik.csv order).
+                    b.add_avvik(result.avvik.get(reader_avvik + sent..).unwrap_or_default())?;
                     let bytes = b.finish_all(&result, &inputs.rates);
                     drop_in_background(b);
                     Ok(bytes?)
