@@ -239,6 +239,25 @@ fn finish_table(
 /// No person (a row whose fnr parsed but that was rejected), in [`PersonRows::person`].
 const NONE: u32 = u32::MAX;
 
+/// The most data rows a `personer` or `flyttinger` table may have: the duplicate check and the join with
+/// the persons hold row indexes as `u32` ([`keysort::order_by_number`], [`PersonRows::person`],
+/// [`MoveCheck::mv`]), and `u32::MAX` is [`NONE`]. Four billion rows is far beyond any extract (and
+/// beyond memory), but a larger table must fail, never get indexes that wrapped around.
+const MAX_ROWS: u64 = NONE as u64;
+
+/// An [`InputError`] when `rows` data rows are more than `limit` (see [`MAX_ROWS`]).
+fn check_row_count(file: &str, rows: u64, limit: u64) -> Result<(), InputError> {
+    if rows > limit {
+        return Err(InputError::Format {
+            file: file.to_string(),
+            message: format!(
+                "the table has {rows} data rows, more than the {limit} rows one table may have; split the extract"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The `personer` rows as read: the persons that passed the row checks and, for the duplicate check,
 /// every row whose fnr parsed.
 struct PersonRows {
@@ -306,6 +325,7 @@ fn read_personer_rows(
             add_problems(&mut acc.problems, problems);
         },
     )?;
+    check_row_count(&name, read, MAX_ROWS)?;
     Ok(PersonRows {
         warning,
         read,
@@ -632,6 +652,7 @@ fn read_flyttinger_rows(
             add_problems(&mut acc.problems, p);
         },
     )?;
+    check_row_count(&name, read, MAX_ROWS)?;
     Ok(MoveRows {
         warning,
         read,
@@ -763,4 +784,27 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
     out.data.flyttinger.extend(moves);
     let stats = finish_table(&mut out.avvik, problems, &name, read, synthetic);
     out.stats.push(stats);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_with_more_rows_than_its_indexes_hold_is_an_error() {
+        assert!(check_row_count("dsf/personer.csv", 10, 10).is_ok());
+        assert!(check_row_count("dsf/personer.csv", 0, 10).is_ok());
+        let e = check_row_count("dsf/flyttinger.csv", 11, 10).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("dsf/flyttinger.csv: "), "{msg}");
+        assert!(
+            msg.contains("11 data rows") && msg.contains("the 10 rows"),
+            "{msg}"
+        );
+        // The real limit: every index below it fits the `u32` indexes and differs from `NONE`.
+        assert_eq!(MAX_ROWS, u64::from(u32::MAX));
+        assert!(u32::try_from(MAX_ROWS - 1).is_ok_and(|last| last != NONE));
+        assert!(check_row_count("p", MAX_ROWS, MAX_ROWS).is_ok());
+        assert!(check_row_count("p", MAX_ROWS + 1, MAX_ROWS).is_err());
+    }
 }
