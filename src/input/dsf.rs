@@ -579,9 +579,13 @@ struct MoveRows {
     /// Moves that passed the row checks, in file order; the join and the chain check may still reject
     /// some.
     moves: Vec<Flytting>,
-    /// Every row whose fnr parsed, in file order, and its number.
+    /// Every row whose fnr parsed, in file order, and its number (emptied when the rows are sorted).
     checks: Vec<MoveCheck>,
     nums: Vec<u64>,
+    /// The rows of `checks` by number ([`keysort::order_by_number`]), sorted on the thread that read
+    /// them: in a folder that is while the persons are checked for duplicates, not after.
+    sorted: Vec<u64>,
+    order: Vec<u32>,
     problems: Problems,
 }
 
@@ -605,6 +609,8 @@ fn read_flyttinger_rows(
             moves: Vec::with_capacity(hint),
             checks: Vec::with_capacity(hint),
             nums: Vec::with_capacity(hint),
+            sorted: Vec::new(),
+            order: Vec::new(),
             problems: Problems::new(),
         },
         |row| {
@@ -653,9 +659,13 @@ fn read_flyttinger_rows(
         },
     )?;
     check_row_count(&name, read, MAX_ROWS)?;
+    let (sorted, order) = keysort::order_by_number(&acc.nums);
     Ok(MoveRows {
         warning,
         read,
+        nums: Vec::new(),
+        sorted,
+        order,
         ..acc
     })
 }
@@ -668,14 +678,14 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
         read,
         mut moves,
         checks,
-        nums,
+        nums: _,
+        sorted,
+        order,
         mut problems,
     } = rows;
     out.data.flyttinger_file = Some(name.clone());
     out.avvik.extend(warning);
     let pfile = &out.data.personer_file;
-    let (sorted, order) = keysort::order_by_number(&nums);
-    drop(nums);
     let mut broken = vec![false; moves.len()];
     let mut chain: Vec<u32> = Vec::new();
     // The position in `persons.nums`: both lists are in number order, so one walk joins them.
