@@ -7,6 +7,7 @@ use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
 use crate::input::check::{KnrLookup, RowCheck};
 use crate::input::keysort;
 use crate::input::table::{self, opt, req, Cell, Col, Table, Workbook};
+use crate::input::values;
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -469,7 +470,12 @@ fn check_person(
     c.fnr = fnr;
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
-    let fodselsdato = c.date("fodselsdato", &cell(2), false);
+    let fodselsdato = match (cell(2), fnr_born) {
+        // The date in fnr, as written (the usual case): it reads as that date, with no problem to
+        // record, so it need not be parsed again.
+        (Cell::Text(t), Some((_, born))) if values::date_text_is(t, born) => Some(born),
+        (cell, _) => c.date("fodselsdato", &cell, false),
+    };
     let bosatt_cell = cell(3);
     let bosettingsdato = c.date("bosettingsdato", &bosatt_cell, true);
     // ID-3 at the settlement date.
