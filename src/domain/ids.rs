@@ -96,16 +96,20 @@ impl Fnr {
 
     /// [`Fnr::parse`], also returning the embedded birth date (decoded once; the readers need both).
     pub fn parse_with_birth_date(s: &str) -> Result<(Fnr, NaiveDate), FnrError> {
-        let d: [u8; 11] = ascii_digits(trim_digits(s)).ok_or(FnrError::Format)?;
+        // The text's own bytes are the stored digits (no second conversion back to ASCII).
+        let raw: [u8; 11] = trim_digits(s)
+            .as_bytes()
+            .try_into()
+            .map_err(|_| FnrError::Format)?;
+        if !raw.iter().all(u8::is_ascii_digit) {
+            return Err(FnrError::Format);
+        }
+        let d = raw.map(|c| c - b'0');
         if mod11_control(&d[..9], &FNR_W1) != Some(d[9]) {
             return Err(FnrError::Control1);
         }
         if mod11_control(&d[..10], &FNR_W2) != Some(d[10]) {
             return Err(FnrError::Control2);
-        }
-        let mut raw = [0u8; 11];
-        for (r, x) in raw.iter_mut().zip(d) {
-            *r = x + b'0';
         }
         let fnr = Fnr(raw);
         let born = fnr.decode_birth_date()?;

@@ -239,6 +239,73 @@ fn sink_all<T, A>(
     Ok(rows)
 }
 
+/// The state of splitting a quote-free text into records and fields.
+struct LineSplit<'t> {
+    text: &'t str,
+    /// The fields of the current line so far.
+    fields: Vec<&'t str>,
+    /// The current line's number, and where it and its current field start.
+    at: u64,
+    start: usize,
+    fstart: usize,
+}
+
+impl<'t> LineSplit<'t> {
+    /// A delimiter at `i` ends a field.
+    #[inline(always)]
+    fn field(&mut self, i: usize) {
+        // The delimiter is ASCII, so both ends are character boundaries.
+        self.fields
+            .push(self.text.get(self.fstart..i).unwrap_or_default());
+        self.fstart = i + 1;
+    }
+
+    /// A `\n` at `i` (or the end of the text) ends a line (a `\r` before it is dropped): its record, if
+    /// any, is checked by `map` into `out`. False on a fatal error (a record too long).
+    #[inline(never)]
+    fn line_end<T>(
+        &mut self,
+        i: usize,
+        plan: &Plan,
+        map: &(dyn Fn(&Row) -> T + Sync),
+        out: &mut BatchOut<T>,
+    ) -> bool {
+        let bytes = self.text.as_bytes();
+        let start = self.start;
+        let end = if i > start && bytes[i - 1] == b'\r' {
+            i - 1
+        } else {
+            i
+        };
+        if end > start {
+            self.fields
+                .push(self.text.get(self.fstart..end).unwrap_or_default());
+            // The bytes of the record's fields, as `ByteRecord::as_slice` counts them.
+            let len = end - start + 1 - self.fields.len();
+            if len > MAX_RECORD_BYTES {
+                out.error = Some(huge(plan.name, self.at, len));
+                return false;
+            }
+            // A line of white space inside the data is not a row.
+            let blank =
+                self.fields.len() == 1 && bytes[start..end].iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                out.rows += 1;
+                let shape =
+                    (self.fields.len() != plan.width).then_some((self.fields.len(), plan.width));
+                out.items
+                    .push(map(&Row::from_fields(self.at, shape, &self.fields)));
+            }
+        }
+        // (An empty line is no record: csv_core skips line ends.)
+        self.fields.clear();
+        self.at += 1;
+        self.start = i + 1;
+        self.fstart = i + 1;
+        true
+    }
+}
+
 /// The rows of one batch, checked by `map` (on a pool thread).
 fn check_batch<T>(plan: &Plan, batch: Batch, map: &(dyn Fn(&Row) -> T + Sync)) -> BatchOut<T> {
     let mut out = BatchOut {
@@ -255,49 +322,22 @@ fn check_batch<T>(plan: &Plan, batch: Batch, map: &(dyn Fn(&Row) -> T + Sync)) -
             out.items.reserve(text.len() / 64);
             let bytes = text.as_bytes();
             let delimiter = plan.delimiter;
-            let mut fields: Vec<&str> = Vec::with_capacity(plan.width + 1);
-            // One pass: fields end at the delimiter, records at `\n` (a `\r` before it is dropped).
-            let (mut at, mut start, mut fstart) = (first_line, 0usize, 0usize);
-            let mut stops = Vec::with_capacity(bytes.len() / 4);
-            stop_positions(bytes, delimiter, &mut stops);
-            stops.push(bytes.len()); // the end of the text ends its last line
-            for i in stops {
-                let c = bytes.get(i).copied().unwrap_or(b'\n');
-                if c == delimiter {
-                    // The delimiter is ASCII, so both ends are character boundaries.
-                    fields.push(text.get(fstart..i).unwrap_or_default());
-                    fstart = i + 1;
-                    continue;
-                }
-                let end = if i > start && bytes[i - 1] == b'\r' {
-                    i - 1
+            let mut lines = LineSplit {
+                text,
+                fields: Vec::with_capacity(plan.width + 1),
+                at: first_line,
+                start: 0,
+                fstart: 0,
+            };
+            // One pass: fields end at the delimiter (inline: a dozen per line), records at `\n`.
+            for_each_stop(bytes, delimiter, |i| {
+                if bytes.get(i) == Some(&delimiter) {
+                    lines.field(i);
+                    true
                 } else {
-                    i
-                };
-                if end > start {
-                    fields.push(text.get(fstart..end).unwrap_or_default());
-                    // The bytes of the record's fields, as `ByteRecord::as_slice` counts them.
-                    let len = end - start + 1 - fields.len();
-                    if len > MAX_RECORD_BYTES {
-                        out.error = Some(huge(plan.name, at, len));
-                        return out;
-                    }
-                    // A line of white space inside the data is not a row.
-                    let blank =
-                        fields.len() == 1 && bytes[start..end].iter().all(u8::is_ascii_whitespace);
-                    if !blank {
-                        out.rows += 1;
-                        let shape =
-                            (fields.len() != plan.width).then_some((fields.len(), plan.width));
-                        out.items.push(map(&Row::from_fields(at, shape, &fields)));
-                    }
+                    lines.line_end(i, plan, map, &mut out)
                 }
-                // (An empty line is no record: csv_core skips line ends.)
-                fields.clear();
-                at += 1;
-                start = i + 1;
-                fstart = i + 1;
-            }
+            });
         }
         Batch::Records(recs) => {
             for (at, rec) in &recs {
@@ -317,9 +357,13 @@ fn check_batch<T>(plan: &Plan, batch: Batch, map: &(dyn Fn(&Row) -> T + Sync)) -
     out
 }
 
-/// The positions of every `delimiter` and `\n` byte, in order. Eight bytes at a time: a word's bytes
-/// equal to either are found with exact bit tricks (no false positives: no carry crosses a byte).
-fn stop_positions(bytes: &[u8], delimiter: u8, out: &mut Vec<usize>) {
+/// Calls `f` with the position of every `delimiter` and `\n` byte of `bytes`, in order, and then with
+/// `bytes.len()` (the end of the text ends its last line); stops early when `f` returns false (and
+/// returns false). Eight bytes at a time: a word's bytes equal to either are found with exact bit tricks
+/// (no false positives: no carry crosses a byte). Inlined into the caller, so a batch's stops are never
+/// stored (a vector of them was a quarter of the batch's size in fresh memory, per batch).
+#[inline(always)]
+fn for_each_stop(bytes: &[u8], delimiter: u8, mut f: impl FnMut(usize) -> bool) -> bool {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // High bit of each byte that is zero.
     let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
@@ -331,16 +375,19 @@ fn stop_positions(bytes: &[u8], delimiter: u8, out: &mut Vec<usize>) {
         let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         let mut m = zero(w ^ d) | zero(w ^ n);
         while m != 0 {
-            out.push(base + (m.trailing_zeros() / 8) as usize);
+            if !f(base + (m.trailing_zeros() / 8) as usize) {
+                return false;
+            }
             m &= m - 1;
         }
         base += 8;
     }
     for (i, &c) in words.remainder().iter().enumerate() {
-        if c == delimiter || c == b'\n' {
-            out.push(base + i);
+        if (c == delimiter || c == b'\n') && !f(base + i) {
+            return false;
         }
     }
+    f(bytes.len())
 }
 
 /// Streaming UTF-8 check: a sequence may straddle two blocks.
@@ -689,28 +736,41 @@ mod tests {
         assert_eq!(c.ends, 2);
     }
 
+    fn stops(t: &[u8], delimiter: u8) -> Vec<usize> {
+        let mut got = Vec::new();
+        for_each_stop(t, delimiter, |i| {
+            got.push(i);
+            true
+        });
+        got
+    }
+
     #[test]
-    fn stop_positions_are_every_delimiter_and_line_feed() {
+    fn stops_are_every_delimiter_and_line_feed() {
         let text = b"a;b\n;;x\xc3\xa5;\n\n123456789;abc\r\n;";
         for delim in [b';', b','] {
             for len in 0..=text.len() {
                 let t = &text[..len];
-                let mut got = Vec::new();
-                stop_positions(t, delim, &mut got);
+                let got = stops(t, delim);
                 let want: Vec<usize> = (0..len)
                     .filter(|&i| t[i] == delim || t[i] == b'\n')
+                    .chain([len])
                     .collect();
                 assert_eq!(got, want, "len {len}");
             }
         }
         // Bytes one above or below the wanted ones, and high bytes, are no stops.
-        let mut got = Vec::new();
-        stop_positions(
+        let got = stops(
             &[b':', b'<', 0x0b, 0x09, 0xbb, 0x8a, 0x0a, 0x3b, 0xff, 0x00],
             b';',
-            &mut got,
         );
-        assert_eq!(got, vec![6, 7]);
+        assert_eq!(got, vec![6, 7, 10]);
+        // Several words, stops in every byte position.
+        let long: Vec<u8> = (0..64u8)
+            .map(|i| if i % 3 == 0 { b';' } else { b'a' + i % 7 })
+            .collect();
+        let got = stops(&long, b';');
+        assert_eq!(got, (0..64).step_by(3).chain([64]).collect::<Vec<usize>>());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::domain::person::{Extract, Flytting, Malgruppe, Person};
 use crate::input::check::{KnrLookup, RowCheck};
 use crate::input::keysort;
 use crate::input::table::{self, opt, req, Cell, Col, Table, Workbook};
+use crate::input::values;
 use crate::input::{FileStats, InputError, InputFile, LoadOptions, Loaded};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -239,6 +240,25 @@ fn finish_table(
 /// No person (a row whose fnr parsed but that was rejected), in [`PersonRows::person`].
 const NONE: u32 = u32::MAX;
 
+/// The most data rows a `personer` or `flyttinger` table may have: the duplicate check and the join with
+/// the persons hold row indexes as `u32` ([`keysort::order_by_number`], [`PersonRows::person`],
+/// [`MoveCheck::mv`]), and `u32::MAX` is [`NONE`]. Four billion rows is far beyond any extract (and
+/// beyond memory), but a larger table must fail, never get indexes that wrapped around.
+const MAX_ROWS: u64 = NONE as u64;
+
+/// An [`InputError`] when `rows` data rows are more than `limit` (see [`MAX_ROWS`]).
+fn check_row_count(file: &str, rows: u64, limit: u64) -> Result<(), InputError> {
+    if rows > limit {
+        return Err(InputError::Format {
+            file: file.to_string(),
+            message: format!(
+                "the table has {rows} data rows, more than the {limit} rows one table may have; split the extract"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The `personer` rows as read: the persons that passed the row checks and, for the duplicate check,
 /// every row whose fnr parsed.
 struct PersonRows {
@@ -306,6 +326,7 @@ fn read_personer_rows(
             add_problems(&mut acc.problems, problems);
         },
     )?;
+    check_row_count(&name, read, MAX_ROWS)?;
     Ok(PersonRows {
         warning,
         read,
@@ -449,7 +470,12 @@ fn check_person(
     c.fnr = fnr;
     // ID-2
     let duf = c.duf("duf", &cell(1), opts.run_year);
-    let fodselsdato = c.date("fodselsdato", &cell(2), false);
+    let fodselsdato = match (cell(2), fnr_born) {
+        // The date in fnr, as written (the usual case): it reads as that date, with no problem to
+        // record, so it need not be parsed again.
+        (Cell::Text(t), Some((_, born))) if values::date_text_is(t, born) => Some(born),
+        (cell, _) => c.date("fodselsdato", &cell, false),
+    };
     let bosatt_cell = cell(3);
     let bosettingsdato = c.date("bosettingsdato", &bosatt_cell, true);
     // ID-3 at the settlement date.
@@ -559,9 +585,13 @@ struct MoveRows {
     /// Moves that passed the row checks, in file order; the join and the chain check may still reject
     /// some.
     moves: Vec<Flytting>,
-    /// Every row whose fnr parsed, in file order, and its number.
+    /// Every row whose fnr parsed, in file order, and its number (emptied when the rows are sorted).
     checks: Vec<MoveCheck>,
     nums: Vec<u64>,
+    /// The rows of `checks` by number ([`keysort::order_by_number`]), sorted on the thread that read
+    /// them: in a folder that is while the persons are checked for duplicates, not after.
+    sorted: Vec<u64>,
+    order: Vec<u32>,
     problems: Problems,
 }
 
@@ -585,6 +615,8 @@ fn read_flyttinger_rows(
             moves: Vec::with_capacity(hint),
             checks: Vec::with_capacity(hint),
             nums: Vec::with_capacity(hint),
+            sorted: Vec::new(),
+            order: Vec::new(),
             problems: Problems::new(),
         },
         |row| {
@@ -632,9 +664,14 @@ fn read_flyttinger_rows(
             add_problems(&mut acc.problems, p);
         },
     )?;
+    check_row_count(&name, read, MAX_ROWS)?;
+    let (sorted, order) = keysort::order_by_number(&acc.nums);
     Ok(MoveRows {
         warning,
         read,
+        nums: Vec::new(),
+        sorted,
+        order,
         ..acc
     })
 }
@@ -647,14 +684,14 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
         read,
         mut moves,
         checks,
-        nums,
+        nums: _,
+        sorted,
+        order,
         mut problems,
     } = rows;
     out.data.flyttinger_file = Some(name.clone());
     out.avvik.extend(warning);
     let pfile = &out.data.personer_file;
-    let (sorted, order) = keysort::order_by_number(&nums);
-    drop(nums);
     let mut broken = vec![false; moves.len()];
     let mut chain: Vec<u32> = Vec::new();
     // The position in `persons.nums`: both lists are in number order, so one walk joins them.
@@ -763,4 +800,27 @@ fn add_flyttinger(out: &mut Loaded<Extract>, rows: MoveRows, persons: &PersonInd
     out.data.flyttinger.extend(moves);
     let stats = finish_table(&mut out.avvik, problems, &name, read, synthetic);
     out.stats.push(stats);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_with_more_rows_than_its_indexes_hold_is_an_error() {
+        assert!(check_row_count("dsf/personer.csv", 10, 10).is_ok());
+        assert!(check_row_count("dsf/personer.csv", 0, 10).is_ok());
+        let e = check_row_count("dsf/flyttinger.csv", 11, 10).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("dsf/flyttinger.csv: "), "{msg}");
+        assert!(
+            msg.contains("11 data rows") && msg.contains("the 10 rows"),
+            "{msg}"
+        );
+        // The real limit: every index below it fits the `u32` indexes and differs from `NONE`.
+        assert_eq!(MAX_ROWS, u64::from(u32::MAX));
+        assert!(u32::try_from(MAX_ROWS - 1).is_ok_and(|last| last != NONE));
+        assert!(check_row_count("p", MAX_ROWS, MAX_ROWS).is_ok());
+        assert!(check_row_count("p", MAX_ROWS + 1, MAX_ROWS).is_err());
+    }
 }

@@ -61,8 +61,13 @@ pub(crate) fn radix_sort_by_key<T: Copy>(v: &mut Vec<T>, bits: u32, key: impl Fn
 }
 
 /// The indices `0..nums.len()` ordered by `nums[i]` (each below 2^[`FNR_BITS`]), equal numbers in index
-/// order; returned with the numbers in that order.
+/// order; returned with the numbers in that order. The indices are `u32`: the callers refuse a table of
+/// more rows first (`dsf::MAX_ROWS`), so none is cut.
 pub(crate) fn order_by_number(nums: &[u64]) -> (Vec<u64>, Vec<u32>) {
+    debug_assert!(
+        u32::try_from(nums.len()).is_ok(),
+        "more rows than u32 indexes"
+    );
     let ib = index_bits(nums.len());
     if FNR_BITS + ib <= 64 {
         // Number and index packed in one u64: the index is below the number, and in order already.

@@ -43,6 +43,7 @@ pub enum Cell<'a> {
 }
 
 /// Trims white space; the common case (no space at either end, ASCII) costs two byte comparisons.
+#[inline]
 pub(crate) fn trim_fast(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
@@ -51,6 +52,7 @@ pub(crate) fn trim_fast(s: &str) -> &str {
 }
 
 /// A text cell: trimmed, and `Empty` when nothing is left (so `Text` is never blank).
+#[inline]
 fn text_cell(s: &str) -> Cell<'_> {
     let t = trim_fast(s);
     if t.is_empty() {
@@ -71,7 +73,17 @@ impl<'a> Cell<'a> {
     }
 
     /// The value as text, for messages and for text columns (a numeric cell `301` is `"301"`).
+    #[inline]
     pub fn raw(&self) -> Cow<'a, str> {
+        // Text (every CSV cell) borrows, inline; the typed cells of a sheet are formatted.
+        match *self {
+            Cell::Text(s) => Cow::Borrowed(s),
+            _ => self.raw_typed(),
+        }
+    }
+
+    #[inline(never)]
+    fn raw_typed(&self) -> Cow<'a, str> {
         match *self {
             Cell::Empty => Cow::Borrowed(""),
             Cell::Text(s) => Cow::Borrowed(s),
@@ -88,8 +100,10 @@ impl<'a> Cell<'a> {
 
     /// The value as a digit string of `width` digits: a numeric Excel cell loses leading zeros (`0301`
     /// becomes 301, a fødselsnummer starting with 0 loses it), so whole numbers are zero-padded back.
+    #[inline]
     pub fn digits(&self, width: usize) -> Cow<'a, str> {
         match *self {
+            Cell::Text(s) => Cow::Borrowed(s),
             Cell::Int(i) if i >= 0 => Cow::Owned(format!("{i:0width$}")),
             Cell::Float(f) if f >= 0.0 && f.fract() == 0.0 && f < 1e15 => {
                 Cow::Owned(format!("{:0width$}", f as i64))
@@ -170,10 +184,23 @@ impl<'r> Row<'r> {
     }
 
     /// The cell of a resolved column (`None`: the column is not in the table → empty).
+    #[inline]
     pub fn cell(&self, idx: Option<usize>) -> Cell<'r> {
         let Some(i) = idx else {
             return Cell::Empty;
         };
+        // The fields of a quote-free CSV line (nearly every row of a large table) inline.
+        match self.data {
+            RowData::Fields(fields) => match fields.get(i) {
+                None => Cell::Empty,
+                Some(s) => text_cell(s),
+            },
+            _ => self.cell_other(i),
+        }
+    }
+
+    #[inline(never)]
+    fn cell_other(&self, i: usize) -> Cell<'r> {
         match self.data {
             RowData::Csv(rec) => match rec.get(i) {
                 None => Cell::Empty,

@@ -55,6 +55,22 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::DoesNotExist)
 }
 
+/// Whether `s` is `d` written `YYYY-MM-DD` or `DD.MM.YYYY` (then [`parse_date`] of `s` is `d`): a check
+/// without building a date, for a column that usually repeats a date already known (fodselsdato and
+/// the date in fnr).
+pub fn date_text_is(s: &str, d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    let b = s.as_bytes();
+    let (y, m, day) = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        (num(&b[..4]), num(&b[5..7]), num(&b[8..10]))
+    } else if b.len() == 10 && b[2] == b'.' && b[5] == b'.' {
+        (num(&b[6..10]), num(&b[3..5]), num(&b[..2]))
+    } else {
+        return false;
+    };
+    y.map(i64::from) == Some(i64::from(d.year())) && m == Some(d.month()) && day == Some(d.day())
+}
+
 /// A date given on the command line (`--basis-date`): the forms of SPEC §1.1, with a message that says
 /// which forms are accepted (clap otherwise shows chrono's "input contains invalid characters").
 pub fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
@@ -182,6 +198,12 @@ pub struct NotABool;
 /// `ja/nei`, `j/n`, `true/false`, `1/0`, `x`/empty (SPEC §1.1), case-insensitive. Empty is `None` (the
 /// caller applies the column's default).
 pub fn parse_bool(s: &str) -> Result<Option<bool>, NotABool> {
+    // The usual spellings as written (the answer of the general match below, without its scan).
+    match s {
+        "ja" => return Ok(Some(true)),
+        "nei" => return Ok(Some(false)),
+        _ => {}
+    }
     let s = crate::input::table::trim_fast(s);
     if s.is_empty() {
         return Ok(None);
@@ -238,6 +260,30 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn date_text_is_the_parse() {
+        let day = d(1994, 2, 3);
+        for s in ["1994-02-03", "03.02.1994"] {
+            assert!(date_text_is(s, day), "{s}");
+            assert_eq!(parse_date(s), Ok(day));
+        }
+        for s in [
+            "1994-02-04",
+            "1994-03-03",
+            "1995-02-03",
+            "03.02.1995",
+            "1994-2-03",
+            "1994-02-03T00:00",
+            " 1994-02-03",
+            "1994/02/03",
+            "",
+            "+994-02-03",
+        ] {
+            assert!(!date_text_is(s, day), "{s}");
+        }
+        assert!(!date_text_is("0000-01-01", d(-1, 1, 1)));
     }
 
     #[test]
@@ -337,6 +383,8 @@ mod tests {
             assert_eq!(parse_bool(f), Ok(Some(false)), "{f}");
         }
         assert_eq!(parse_bool("  "), Ok(None));
+        assert_eq!(parse_bool(" ja "), Ok(Some(true)));
+        assert_eq!(parse_bool("Nei"), Ok(Some(false)));
         assert_eq!(parse_bool("kanskje"), Err(NotABool));
         assert_eq!(cell_bool(&Cell::Bool(true)), Ok(Some(true)));
         assert_eq!(cell_bool(&Cell::Int(0)), Ok(Some(false)));
