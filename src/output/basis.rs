@@ -245,7 +245,7 @@ impl LineBuf {
     /// A block's text in a buffer, fresh or recycled ([`text_buffer`]): its whole capacity is scratch,
     /// and a recycled buffer is not zeroed again.
     fn recycled(mut b: Vec<u8>) -> LineBuf {
-        b.clear();
+        // Only the bytes beyond the old text are zeroed (once): the old text is overwritten.
         b.resize(b.capacity(), 0);
         let mut t = LineBuf { b, n: 0 };
         t.room();
@@ -489,10 +489,13 @@ impl LineFormat {
         duf: Option<crate::domain::ids::Duf>,
     ) -> bool {
         if self.person != Some((fnr, duf)) {
-            // An fnr holds 11 ASCII digits: its number written back with 11 digits is its text (without
-            // `as_str`'s UTF-8 check and a copy of unknown length).
+            // An fnr is 11 ASCII digits: copied as 11 bytes (a copy of unknown length is a call).
+            let text = fnr.as_str().as_bytes();
             let mut t = [0u8; 16];
-            write_digits_back(&mut t[..11], fnr.number());
+            match text.get(..11) {
+                Some(d) if text.len() == 11 => t[..11].copy_from_slice(d),
+                _ => return false,
+            }
             self.fnr_text = Piece { b: t, len: 11 };
             self.duf_text = match duf {
                 // As `Duf`'s Display: zero-padded to 12 digits.
