@@ -1555,12 +1555,16 @@ impl<'a> Engine<'a> {
                         old_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1))
                     };
                     let mut b = Block::default();
-                    let mut lines = Vec::with_capacity(block.len() * 4);
+                    // The thread's buffer of lines from its previous block (memory already
+                    // touched, instead of a fresh allocation per block).
+                    let mut lines = BLOCK_LINES.take();
+                    lines.clear();
                     if first_err.is_none() {
                         self.assess_block(block, &mut lines, &mut b);
                     }
                     b.stats = BlockStats::of_lines(&lines);
                     b.part = Some(sink.block(&lines, &old[lo..hi]));
+                    BLOCK_LINES.set(lines);
                     b
                 })
                 .collect();
@@ -1709,6 +1713,11 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
+
+thread_local! {
+    /// The lines of the block a thread of [`Engine::run_streaming`] is at, reused from block to block.
+    static BLOCK_LINES: std::cell::RefCell<Vec<BasisLine>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Where a streaming run ([`Engine::run_streaming`]) puts its basis lines.
@@ -1911,12 +1920,29 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         );
         return;
     }
+    // Keys are compared without their fnr when every key has the person's (as in a run: the person's
+    // own ledger lines): the same order, without comparing 11 bytes each time.
+    if a.accruals.iter().all(|x| x.key.fnr == a.fnr) && paid.iter().all(|l| l.key.fnr == a.fnr) {
+        net_merge(a, paid, out, |k| (k.kommune, k.kode, k.ar));
+    } else {
+        net_merge(a, paid, out, |k| *k);
+    }
+}
+
+/// The merge of [`net_person_into`], keys ordered and matched by `ord` (which must order them as
+/// [`LineKey`]'s own order does).
+fn net_merge<K: Ord>(
+    a: &Assessment,
+    paid: &[&LedgerLine],
+    out: &mut Vec<BasisLine>,
+    ord: impl Fn(&LineKey) -> K,
+) {
     let sorted_copy;
-    let paid: &[&LedgerLine] = if paid.is_sorted_by_key(|l| l.key) {
+    let paid: &[&LedgerLine] = if paid.is_sorted_by_key(|l| ord(&l.key)) {
         paid
     } else {
         let mut v = paid.to_vec();
-        v.sort_by_key(|l| l.key);
+        v.sort_by_key(|l| ord(&l.key)); // stable
         sorted_copy = v;
         &sorted_copy
     };
@@ -1925,18 +1951,25 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         let accrual = a.accruals.get(i);
         let next_paid = paid.get(j).map(|l| l.key);
         let key = match (accrual, next_paid) {
-            (Some(x), Some(k)) => x.key.min(k),
+            (Some(x), Some(k)) => {
+                if ord(&k) < ord(&x.key) {
+                    k
+                } else {
+                    x.key
+                }
+            }
             (Some(x), None) => x.key,
             (None, Some(k)) => k,
             (None, None) => break,
         };
-        let accrual = accrual.filter(|x| x.key == key);
+        let okey = ord(&key);
+        let accrual = accrual.filter(|x| ord(&x.key) == okey);
         if accrual.is_some() {
             i += 1;
         }
         // All payments of the key (one per termin paid), summed from zero.
         let mut tidligere = Decimal::ZERO;
-        while let Some(l) = paid.get(j).filter(|l| l.key == key) {
+        while let Some(l) = paid.get(j).filter(|l| ord(&l.key) == okey) {
             tidligere += l.belop;
             j += 1;
         }
