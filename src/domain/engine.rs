@@ -26,6 +26,7 @@ use crate::domain::rates::{MissingRate, RateCode, RateTable};
 use crate::domain::rules::em;
 use crate::domain::rules::it::{self, Exclusion, Newborn, Residence};
 use crate::domain::termin::Termin;
+use crate::input::keysort::radix_sort_by_key;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -96,16 +97,23 @@ fn index_bits(n: usize) -> u32 {
 }
 
 /// Rows `0..keys.len()` ordered by (key, row) — equal keys keep row order — returned as the sorted keys
-/// and the rows. Every key must be below 2^`key_bits`. Key and row are packed into one `u64` when they
-/// fit (one sort of 8-byte integers; always so for fnr numbers below 2^27 rows). Rows are `u32`: an
+/// and the rows. Every key must be below 2^`key_bits`. A stable radix sort by the key alone
+/// ([`radix_sort_by_key`]: a few passes over the data instead of a comparison sort), of key and row
+/// packed into one `u64` when they fit (always so for fnr numbers below 2^27 rows). Rows are `u32`: an
 /// extract of more than 4 billion rows would not fit in memory anyway.
 fn sort_rows_by_key(mut keys: Vec<u64>, key_bits: u32) -> (Vec<u64>, Vec<u32>) {
+    if keys.is_sorted() {
+        // Already in order (e.g. an extract listed by fnr): the rows are in order too.
+        let rows = (0..keys.len() as u32).collect();
+        return (keys, rows);
+    }
     let bits = index_bits(keys.len());
     if key_bits + bits <= 64 {
         for (i, k) in keys.iter_mut().enumerate() {
             *k = (*k << bits) | i as u64;
         }
-        keys.par_sort_unstable();
+        // Stable by key, rows in order before: (key, row) order.
+        radix_sort_by_key(&mut keys, key_bits, |&x| x >> bits);
         let mask = (1u64 << bits) - 1;
         let rows = keys.iter().map(|&v| (v & mask) as u32).collect();
         for k in keys.iter_mut() {
@@ -118,7 +126,7 @@ fn sort_rows_by_key(mut keys: Vec<u64>, key_bits: u32) -> (Vec<u64>, Vec<u32>) {
             .enumerate()
             .map(|(i, k)| (k, i as u32))
             .collect();
-        pairs.par_sort_unstable();
+        radix_sort_by_key(&mut pairs, key_bits, |p| p.0);
         pairs.into_iter().unzip()
     }
 }
@@ -257,7 +265,8 @@ fn resolve_links(personer: &[Person], persons: &PersonIndex) -> [Vec<(u32, u32)>
             },
         );
     let resolve = |want: &mut Vec<(u64, u32)>| -> Vec<(u32, u32)> {
-        want.sort_unstable();
+        // By number (the order of the answers does not matter: each names its row).
+        radix_sort_by_key(want, FNR_BITS, |w| w.0);
         let mut k = 0;
         want.iter()
             .map(|&(num, r)| {
@@ -316,7 +325,15 @@ impl MoveIndex {
             .filter(|(_, f)| f.flyttedato <= basis)
             .map(|(i, f)| (fnr_number(&f.fnr), f.flyttedato, i as u32, f.til_kommune))
             .collect();
-        all.par_sort_unstable_by_key(|m| (m.0, m.1, m.2));
+        // By person (stable: file order within a person), then each person's few moves by date
+        // (stable: same-date moves keep file order) — the order of (person, date, file line).
+        radix_sort_by_key(&mut all, FNR_BITS, |m| m.0);
+        for person in all.chunk_by_mut(|a, b| a.0 == b.0) {
+            if person.len() > 1 {
+                person.sort_by_key(|m| m.1);
+            }
+        }
+        debug_assert!(all.is_sorted_by_key(|m| (m.0, m.1, m.2)));
         let mut nums = Vec::new();
         let mut start = Vec::new();
         for (i, m) in all.iter().enumerate() {
@@ -457,6 +474,12 @@ impl RateIndex {
         }
     }
 
+    /// The place of (year, code) in the dense table, when there is one and the year is in it.
+    fn slot(&self, year: i32, kode: RateCode) -> Option<usize> {
+        let dy = usize::try_from(i64::from(year) - i64::from(self.y0)).ok()?;
+        (!self.slots.is_empty() && dy < self.years).then_some(dy * CODES + kode as usize)
+    }
+
     fn get(&self, year: i32, kode: RateCode) -> Option<&RateEntry> {
         if !self.slots.is_empty() {
             let dy = i64::from(year) - i64::from(self.y0);
@@ -530,18 +553,18 @@ struct SakRuns {
 
 fn sak_runs(personer: &[Person]) -> SakRuns {
     let n = personer.len();
-    // The hash is cut to fit beside a run number below 2^bits (n runs at most).
-    let bits = index_bits(n);
+    // 40 bits of hash: a few radix passes; a collision only costs a comparison of the texts.
+    const SAK_HASH_BITS: u32 = 40;
     let (mut start, keys): (Vec<u32>, Vec<u64>) = (0..n)
         .into_par_iter()
         .filter(|&r| r == 0 || personer[r].sak_id != personer[r - 1].sak_id)
         .map(|r| {
             let mut h = FxHasher::default();
             h.write(personer[r].sak_id.as_bytes());
-            (r as u32, h.finish() >> bits)
+            (r as u32, h.finish() >> (64 - SAK_HASH_BITS))
         })
         .unzip();
-    let (keys, order) = sort_rows_by_key(keys, 64 - bits);
+    let (keys, order) = sort_rows_by_key(keys, SAK_HASH_BITS);
     start.push(n as u32);
     SakRuns { start, keys, order }
 }
@@ -1488,7 +1511,10 @@ impl<'a> Engine<'a> {
         let number_at = |k: usize| fnr_number(&personer[rows[k] as usize].fnr);
         // T-4 order of the ledger read in: (key, termin), ties in the order read.
         let mut old: Vec<&LedgerLine> = self.ledger.iter().collect();
-        old.par_sort_by_key(|l| (l.key, l.termin)); // stable
+        // A ledger written by `termin` is in this order already.
+        if !old.is_sorted_by_key(|l| (l.key, l.termin)) {
+            old.par_sort_by_key(|l| (l.key, l.termin)); // stable
+        }
         let old_fnr: Vec<u64> = old.iter().map(|l| fnr_number(&l.key.fnr)).collect();
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
@@ -1529,12 +1555,16 @@ impl<'a> Engine<'a> {
                         old_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1))
                     };
                     let mut b = Block::default();
-                    let mut lines = Vec::with_capacity(block.len() * 4);
+                    // The thread's buffer of lines from its previous block (memory already
+                    // touched, instead of a fresh allocation per block).
+                    let mut lines = BLOCK_LINES.take();
+                    lines.clear();
                     if first_err.is_none() {
                         self.assess_block(block, &mut lines, &mut b);
                     }
                     b.stats = BlockStats::of_lines(&lines);
                     b.part = Some(sink.block(&lines, &old[lo..hi]));
+                    BLOCK_LINES.set(lines);
                     b
                 })
                 .collect();
@@ -1624,10 +1654,14 @@ impl<'a> Engine<'a> {
         let personer = &self.extract.personer;
         // Persons in fnr order lie anywhere in memory: reading each once first lets the cache misses
         // overlap instead of stalling one by one.
+        // A person spans several cache lines: fields from its start, middle and end are read.
         let touch = block.iter().fold(0u64, |s, &i| {
             let p = &personer[i as usize];
             s.wrapping_add(p.line)
                 .wrapping_add(u64::from(p.tidligere_utlost))
+                .wrapping_add(p.duf.map_or(1, |d| d.value()))
+                .wrapping_add(u64::from(p.fnr.as_str().len() as u32))
+                .wrapping_add(p.sak_id.len() as u64)
         });
         std::hint::black_box(touch);
         // One assessment reused for the block (no allocation per person).
@@ -1635,6 +1669,8 @@ impl<'a> Engine<'a> {
             return;
         };
         let mut a = Assessment::for_person(&personer[first as usize]);
+        // The rates already listed in `b.rates_used`, by their place in the rate table.
+        let mut seen = vec![false; self.rate_index.slots.len()];
         for &i in block {
             let i = i as usize;
             let p = &personer[i];
@@ -1658,8 +1694,18 @@ impl<'a> Engine<'a> {
                 (Status::Included, false) => b.counts.personer_uten_belop += 1,
             }
             for r in &a.rates_used {
-                if !b.rates_used.contains(r) {
-                    b.rates_used.push(*r);
+                match self.rate_index.slot(r.0, r.1) {
+                    Some(k) if k < seen.len() => {
+                        if !seen[k] {
+                            seen[k] = true;
+                            b.rates_used.push(*r);
+                        }
+                    }
+                    _ => {
+                        if !b.rates_used.contains(r) {
+                            b.rates_used.push(*r);
+                        }
+                    }
                 }
             }
             if !a.avvik.is_empty() {
@@ -1667,6 +1713,11 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
+
+thread_local! {
+    /// The lines of the block a thread of [`Engine::run_streaming`] is at, reused from block to block.
+    static BLOCK_LINES: std::cell::RefCell<Vec<BasisLine>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Where a streaming run ([`Engine::run_streaming`]) puts its basis lines.
@@ -1858,12 +1909,29 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         );
         return;
     }
+    // Keys are compared without their fnr when every key has the person's (as in a run: the person's
+    // own ledger lines): the same order, without comparing 11 bytes each time.
+    if a.accruals.iter().all(|x| x.key.fnr == a.fnr) && paid.iter().all(|l| l.key.fnr == a.fnr) {
+        net_merge(a, paid, out, |k| (k.kommune, k.kode, k.ar));
+    } else {
+        net_merge(a, paid, out, |k| *k);
+    }
+}
+
+/// The merge of [`net_person_into`], keys ordered and matched by `ord` (which must order them as
+/// [`LineKey`]'s own order does).
+fn net_merge<K: Ord>(
+    a: &Assessment,
+    paid: &[&LedgerLine],
+    out: &mut Vec<BasisLine>,
+    ord: impl Fn(&LineKey) -> K,
+) {
     let sorted_copy;
-    let paid: &[&LedgerLine] = if paid.is_sorted_by_key(|l| l.key) {
+    let paid: &[&LedgerLine] = if paid.is_sorted_by_key(|l| ord(&l.key)) {
         paid
     } else {
         let mut v = paid.to_vec();
-        v.sort_by_key(|l| l.key);
+        v.sort_by_key(|l| ord(&l.key)); // stable
         sorted_copy = v;
         &sorted_copy
     };
@@ -1872,18 +1940,25 @@ pub fn net_person_into(a: &Assessment, paid: &[&LedgerLine], out: &mut Vec<Basis
         let accrual = a.accruals.get(i);
         let next_paid = paid.get(j).map(|l| l.key);
         let key = match (accrual, next_paid) {
-            (Some(x), Some(k)) => x.key.min(k),
+            (Some(x), Some(k)) => {
+                if ord(&k) < ord(&x.key) {
+                    k
+                } else {
+                    x.key
+                }
+            }
             (Some(x), None) => x.key,
             (None, Some(k)) => k,
             (None, None) => break,
         };
-        let accrual = accrual.filter(|x| x.key == key);
+        let okey = ord(&key);
+        let accrual = accrual.filter(|x| ord(&x.key) == okey);
         if accrual.is_some() {
             i += 1;
         }
         // All payments of the key (one per termin paid), summed from zero.
         let mut tidligere = Decimal::ZERO;
-        while let Some(l) = paid.get(j).filter(|l| l.key == key) {
+        while let Some(l) = paid.get(j).filter(|l| ord(&l.key) == okey) {
             tidligere += l.belop;
             j += 1;
         }

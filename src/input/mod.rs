@@ -9,7 +9,7 @@
 pub mod check;
 mod chunks;
 pub mod dsf;
-mod keysort;
+pub(crate) mod keysort;
 pub mod kommuner;
 pub mod ledger;
 pub mod satser;

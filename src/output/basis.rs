@@ -220,18 +220,59 @@ const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 /// about 330 bytes, the last copy ending at most 32 bytes beyond).
 const LINE_ROOM: usize = 512;
 
-/// One line under construction, written left to right at `n` into a reused buffer of [`LINE_ROOM`] bytes.
+/// Text under construction, written left to right at `n` straight into the block's buffer `b` (no copy
+/// per line). Before each line [`LineBuf::room`] makes sure that `b` holds at least [`LINE_ROOM`] bytes
+/// beyond `n`; what `b` holds beyond `n` is scratch, cut off by [`LineBuf::finish`].
 struct LineBuf {
-    b: [u8; LINE_ROOM],
+    b: Vec<u8>,
     n: usize,
 }
 
 impl LineBuf {
+    #[cfg(test)]
     fn new() -> LineBuf {
-        LineBuf {
-            b: [0; LINE_ROOM],
-            n: 0,
+        LineBuf::after(Vec::new())
+    }
+
+    /// Text continuing after the bytes `b` holds (the append form of the writers).
+    fn after(b: Vec<u8>) -> LineBuf {
+        let n = b.len();
+        let mut t = LineBuf { b, n };
+        t.room();
+        t
+    }
+
+    /// A block's text in a buffer, fresh or recycled ([`text_buffer`]): its whole capacity is scratch,
+    /// and a recycled buffer is not zeroed again.
+    fn recycled(mut b: Vec<u8>) -> LineBuf {
+        // Only the bytes beyond the old text are zeroed (once): the old text is overwritten.
+        b.resize(b.capacity(), 0);
+        let mut t = LineBuf { b, n: 0 };
+        t.room();
+        t
+    }
+
+    /// Makes room for one more line.
+    #[inline]
+    fn room(&mut self) {
+        if self.b.len() < self.n + LINE_ROOM {
+            let want = (self.b.len() * 2).max(self.n + LINE_ROOM);
+            self.b.resize(want, 0);
         }
+    }
+
+    /// The text written.
+    fn finish(mut self) -> Vec<u8> {
+        self.b.truncate(self.n);
+        self.b
+    }
+
+    /// Gives the line begun at `start` to a general formatter appending to a `Vec` (a line the fast path
+    /// does not take).
+    fn general(&mut self, start: usize, f: impl FnOnce(&mut Vec<u8>)) {
+        self.b.truncate(start);
+        f(&mut self.b);
+        self.n = self.b.len();
     }
 
     #[inline]
@@ -244,6 +285,18 @@ impl LineBuf {
     fn piece<const N: usize>(&mut self, p: &Piece<N>) {
         self.b[self.n..self.n + N].copy_from_slice(&p.b);
         self.n += p.len;
+    }
+
+    /// `len` (≤ `W`) bytes of `src` from `from`, copied as `W` bytes when both sides have them (a fixed
+    /// copy is a couple of register moves; the bytes beyond `len` are scratch, overwritten next).
+    #[inline(always)]
+    fn copy<const W: usize>(&mut self, src: &[u8], from: usize, len: usize) {
+        let n = self.n;
+        match (src.get(from..from + W), self.b.get_mut(n..n + W)) {
+            (Some(s), Some(d)) if len <= W => d.copy_from_slice(s),
+            _ => self.b[n..n + len].copy_from_slice(&src[from..from + len]),
+        }
+        self.n += len;
     }
 
     /// The decimal digits of `v`, at least `width` of them (zero-padded on the left). Numbers below
@@ -321,10 +374,32 @@ impl LineBuf {
         self.n += 3;
     }
 
-    fn take(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.b[..self.n]);
-        self.n = 0;
+    /// The `utbetalt.csv` record of this termin for the `grunnlag.csv` line at `s` of `src`: its termin,
+    /// kommunenummer, fnr, kode, ar and a_utbetale are the fields `utbetalt_line` writes, and the fast
+    /// writer wrote them with the same bytes, so they are copied instead of formatted again.
+    #[inline]
+    fn utbetalt_of(&mut self, src: &[u8], s: &Spans) {
+        self.room();
+        // Lengths: termin (≤ 16) + kommunenummer (4) + fnr (11) and three commas ≤ 34; a code of at
+        // most 32 and a comma; a year (≤ 11) and a comma; an amount of at most 21 bytes.
+        self.copy::<48>(src, s.start, s.fnr_end - s.start);
+        self.copy::<40>(src, s.kode.0, s.kode.1 - s.kode.0);
+        self.copy::<16>(src, s.ar.0, s.ar.1 - s.ar.0);
+        self.copy::<24>(src, s.a_utbetale.0, s.a_utbetale.1 - s.a_utbetale.0);
+        self.byte(b'\n');
     }
+}
+
+/// Where the fields of one `grunnlag.csv` line written by the fast path lie in its buffer: the line's
+/// start and the end of `termin,kommunenummer,fnr,`, then `kode,` and `ar,` (each with its comma) and
+/// `a_utbetale` (without).
+#[derive(Clone, Copy)]
+struct Spans {
+    start: usize,
+    fnr_end: usize,
+    kode: (usize, usize),
+    ar: (usize, usize),
+    a_utbetale: (usize, usize),
 }
 
 /// Writes `v` into all of `out`, right-aligned and zero-padded (`out` holds at least its digits).
@@ -359,10 +434,10 @@ fn ore_of(x: rust_decimal::Decimal) -> Option<i64> {
 }
 
 /// The fast writer of `grunnlag.csv` and `utbetalt.csv` lines: the constant pieces (termin, codes, rule
-/// ids) prepared once, the person's fnr and DUF once per person, every number written straight into one
-/// line buffer, which is appended to the output in one copy. A line it cannot take (an amount beyond
-/// whole øre of an `i64`, a piece longer than expected) goes through [`grunnlag_line`]/[`utbetalt_line`],
-/// which give the same bytes (tests compare the two).
+/// ids) prepared once, the person's fnr and DUF once per person, every number written straight into the
+/// block's text. A line it cannot take (an amount beyond whole øre of an `i64`, a piece longer than
+/// expected) goes through [`grunnlag_line`]/[`utbetalt_line`], which give the same bytes (tests compare
+/// the two).
 pub(crate) struct LineFormat {
     termin_value: Termin,
     termin_text: String,
@@ -376,7 +451,6 @@ pub(crate) struct LineFormat {
     duf_text: Option<Piece<16>>,
     /// The last old ledger line's termin and its text.
     old_termin: Option<(Termin, String, Option<Piece<16>>)>,
-    buf: LineBuf,
 }
 
 impl LineFormat {
@@ -404,7 +478,6 @@ impl LineFormat {
             fnr_text: Piece { b: [0; 16], len: 0 },
             duf_text: None,
             old_termin: None,
-            buf: LineBuf::new(),
         }
     }
 
@@ -416,16 +489,27 @@ impl LineFormat {
         duf: Option<crate::domain::ids::Duf>,
     ) -> bool {
         if self.person != Some((fnr, duf)) {
-            let Some(f) = Piece::new(fnr.as_str().as_bytes()) else {
-                return false;
-            };
-            self.fnr_text = f;
+            // An fnr is 11 ASCII digits: copied as 11 bytes (a copy of unknown length is a call).
+            let text = fnr.as_str().as_bytes();
+            let mut t = [0u8; 16];
+            match text.get(..11) {
+                Some(d) if text.len() == 11 => t[..11].copy_from_slice(d),
+                _ => return false,
+            }
+            self.fnr_text = Piece { b: t, len: 11 };
             self.duf_text = match duf {
                 // As `Duf`'s Display: zero-padded to 12 digits.
                 Some(d) => {
-                    let mut b = LineBuf::new();
-                    b.uint(d.value(), 12);
-                    Piece::new(&b.b[..b.n])
+                    let v = d.value();
+                    let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(12);
+                    let mut t = [0u8; 16];
+                    match t.get_mut(..digits) {
+                        Some(s) => {
+                            write_digits_back(s, v);
+                            Some(Piece { b: t, len: digits })
+                        }
+                        None => None,
+                    }
                 }
                 None => Some(Piece { b: [0; 16], len: 0 }),
             };
@@ -436,51 +520,65 @@ impl LineFormat {
 
     /// One `grunnlag.csv` record with its line end, appended to `out`: the bytes of [`grunnlag_line`].
     pub(crate) fn grunnlag(&mut self, out: &mut Vec<u8>, l: &BasisLine) {
-        if !self.grunnlag_fast(l) {
-            self.buf.n = 0;
-            format_grunnlag_line(out, &self.termin_text, self.termin_value, l);
-            return;
-        }
-        self.buf.take(out);
+        let mut b = LineBuf::after(std::mem::take(out));
+        self.grunnlag_into(&mut b, l);
+        *out = b.finish();
     }
 
-    /// The fast path of [`LineFormat::grunnlag`] into `self.buf`; `false` (nothing usable written) for a
-    /// line it does not take.
+    /// [`LineFormat::grunnlag`] into a block's text; where its fields lie when the fast path wrote it.
     #[inline]
-    fn grunnlag_fast(&mut self, l: &BasisLine) -> bool {
+    fn grunnlag_into(&mut self, out: &mut LineBuf, l: &BasisLine) -> Option<Spans> {
+        out.room();
+        let start = out.n;
+        let spans = self.grunnlag_fast(out, l);
+        if spans.is_none() {
+            let (text, termin) = (&self.termin_text, self.termin_value);
+            out.general(start, |v| format_grunnlag_line(v, text, termin, l));
+        }
+        spans
+    }
+
+    /// The fast path of [`LineFormat::grunnlag`] into `b` (with room for a line); `None` (and bytes to
+    /// be discarded) for a line it does not take.
+    #[inline]
+    fn grunnlag_fast(&mut self, b: &mut LineBuf, l: &BasisLine) -> Option<Spans> {
         let (Some(sats), Some(opptjent), Some(tidligere), Some(a_utbetale)) = (
             ore_of(l.sats),
             ore_of(l.opptjent),
             ore_of(l.tidligere_utbetalt),
             ore_of(l.a_utbetale),
         ) else {
-            return false;
+            return None;
         };
         let (Some(termin), Some(Some(kode))) = (self.termin, self.kode.get(l.key.kode as usize))
         else {
-            return false;
+            return None;
         };
         let kode = *kode;
         if !self.person(l.key.fnr, l.duf) {
-            return false;
+            return None;
         }
         let (fnr, duf) = (self.fnr_text, self.duf_text.unwrap_or(self.fnr_text));
-        let b = &mut self.buf;
-        b.n = 0;
+        let start = b.n;
         b.piece(&termin);
         b.byte(b',');
         b.uint(u64::from(l.key.kommune.code()), 4);
         b.byte(b',');
         b.piece(&fnr);
         b.byte(b',');
+        let fnr_end = b.n;
         b.piece(&duf);
         b.byte(b',');
+        let kode_at = b.n;
         b.piece(&kode);
         b.byte(b',');
+        let kode_end = b.n;
         b.uint(u64::from(l.tilskuddsar), 0);
         b.byte(b',');
+        let ar_at = b.n;
         b.int(i64::from(l.key.ar));
         b.byte(b',');
+        let ar_end = b.n;
         if let Some(m) = l.maneder {
             b.uint(u64::from(m), 0);
         }
@@ -491,11 +589,13 @@ impl LineFormat {
         b.byte(b',');
         b.ore(tidligere);
         b.byte(b',');
+        let a_at = b.n;
         b.ore(a_utbetale);
+        let a_end = b.n;
         b.byte(b',');
         for (i, &r) in l.regler.indexes().iter().enumerate() {
             let Some(Some(p)) = self.rule.get(usize::from(r)) else {
-                return false;
+                return None;
             };
             if i > 0 {
                 b.byte(b'|');
@@ -503,28 +603,49 @@ impl LineFormat {
             b.piece(p);
         }
         b.byte(b'\n');
-        true
+        Some(Spans {
+            start,
+            fnr_end,
+            kode: (kode_at, kode_end),
+            ar: (ar_at, ar_end),
+            a_utbetale: (a_at, a_end),
+        })
     }
 
     /// One `utbetalt.csv` record of this termin: the bytes of [`utbetalt_line`].
+    #[cfg(test)]
     pub(crate) fn utbetalt_new(
         &mut self,
         out: &mut Vec<u8>,
         key: LineKey,
         belop: rust_decimal::Decimal,
     ) {
+        let mut b = LineBuf::after(std::mem::take(out));
+        self.utbetalt_new_into(&mut b, key, belop);
+        *out = b.finish();
+    }
+
+    fn utbetalt_new_into(&mut self, out: &mut LineBuf, key: LineKey, belop: rust_decimal::Decimal) {
+        out.room();
+        let start = out.n;
         let termin = self.termin;
         match termin {
-            Some(t) if self.utbetalt_fast(&t, key, belop) => self.buf.take(out),
+            Some(t) if self.utbetalt_fast(out, &t, key, belop) => {}
             _ => {
-                self.buf.n = 0;
-                utbetalt_line(out, &self.termin_text, key, belop);
+                let text = &self.termin_text;
+                out.general(start, |v| utbetalt_line(v, text, key, belop));
             }
         }
     }
 
     /// One `utbetalt.csv` record carried from the ledger read in (its own termin).
     pub(crate) fn utbetalt_old(&mut self, out: &mut Vec<u8>, l: &LedgerLine) {
+        let mut b = LineBuf::after(std::mem::take(out));
+        self.utbetalt_old_into(&mut b, l);
+        *out = b.finish();
+    }
+
+    fn utbetalt_old_into(&mut self, out: &mut LineBuf, l: &LedgerLine) {
         // A ledger holds few termins: the text of the last one is kept.
         if self
             .old_termin
@@ -535,20 +656,24 @@ impl LineFormat {
             let piece = Piece::new(text.as_bytes());
             self.old_termin = Some((l.termin, text, piece));
         }
+        out.room();
+        let start = out.n;
         let piece = self.old_termin.as_ref().and_then(|(_, _, p)| *p);
         match piece {
-            Some(t) if self.utbetalt_fast(&t, l.key, l.belop) => self.buf.take(out),
+            Some(t) if self.utbetalt_fast(out, &t, l.key, l.belop) => {}
             _ => {
-                self.buf.n = 0;
                 let text = self.old_termin.as_ref().map_or("", |(_, s, _)| s.as_str());
-                utbetalt_line(out, text, l.key, l.belop);
+                out.general(start, |v| utbetalt_line(v, text, l.key, l.belop));
             }
         }
     }
 
+    /// The fast path of an `utbetalt.csv` record into `b` (with room for a line); `false` (and bytes to
+    /// be discarded) for a line it does not take.
     #[inline]
     fn utbetalt_fast(
         &mut self,
+        b: &mut LineBuf,
         termin: &Piece<16>,
         key: LineKey,
         belop: rust_decimal::Decimal,
@@ -567,8 +692,6 @@ impl LineFormat {
             return false;
         }
         let fnr = self.fnr_text;
-        let b = &mut self.buf;
-        b.n = 0;
         b.piece(termin);
         b.byte(b',');
         b.uint(u64::from(key.kommune.code()), 4);
@@ -872,6 +995,50 @@ pub struct BasisStream {
 /// at most about 60 MB of text.
 pub const STREAM_QUEUE: usize = 256;
 
+/// Text buffers of blocks already written, handed back by the writer threads ([`drain_to`]) for the next
+/// blocks ([`text_buffer`]): a block's text then goes into memory already touched, instead of fresh pages
+/// (a page fault each) of buffers that the allocator would return to the system once freed. Buffers are
+/// kept only while a writer thread runs (`writers`), at most [`POOL_MAX`] of them — never more than the
+/// queues held anyway. Only capacity is shared: no byte of one block's text reaches another's.
+struct TextPool {
+    bufs: std::sync::Mutex<Vec<Vec<u8>>>,
+    writers: std::sync::atomic::AtomicUsize,
+}
+
+static TEXT_POOL: TextPool = TextPool {
+    bufs: std::sync::Mutex::new(Vec::new()),
+    writers: std::sync::atomic::AtomicUsize::new(0),
+};
+
+const POOL_MAX: usize = 2 * STREAM_QUEUE;
+
+/// A buffer for a block's text of about `want` bytes: the best fitting of the last buffers handed back
+/// (two sizes circulate, `grunnlag.csv`'s and `utbetalt.csv`'s), or a new one.
+fn text_buffer(want: usize) -> Vec<u8> {
+    if let Ok(mut pool) = TEXT_POOL.bufs.lock() {
+        let from = pool.len().saturating_sub(8);
+        let best = (from..pool.len())
+            .filter(|&i| pool[i].capacity() >= want)
+            .min_by_key(|&i| pool[i].capacity());
+        if let Some(i) = best {
+            return pool.swap_remove(i);
+        }
+    }
+    vec![0; want]
+}
+
+/// Hands a written block's buffer back to [`TEXT_POOL`].
+fn give_back(buf: Vec<u8>) {
+    if TEXT_POOL.writers.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        return;
+    }
+    if let Ok(mut pool) = TEXT_POOL.bufs.lock() {
+        if pool.len() < POOL_MAX {
+            pool.push(buf);
+        }
+    }
+}
+
 /// What [`BasisStream`] makes of one block.
 pub struct StreamPart {
     grunnlag: Vec<u8>,
@@ -914,25 +1081,34 @@ impl crate::domain::engine::LineSink for BasisStream {
 
     fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> StreamPart {
         let mut f = LineFormat::new(self.termin);
-        let mut g = Vec::with_capacity(lines.len() * 120);
-        for l in lines {
-            f.grunnlag(&mut g, l);
-        }
-        let mut u = Vec::with_capacity((lines.len() + ledger.len()) * 48);
+        let mut g = LineBuf::recycled(text_buffer(lines.len() * 120));
+        let mut u = LineBuf::recycled(text_buffer((lines.len() + ledger.len()) * 48));
         let mut flags = Vec::with_capacity(lines.len() + ledger.len());
-        crate::domain::engine::merge_ledger(self.termin, ledger, lines, |e| {
-            use crate::domain::engine::LedgerEntry;
-            match e {
-                LedgerEntry::Old(o) => {
-                    f.utbetalt_old(&mut u, o);
-                    flags.push(false);
-                }
-                LedgerEntry::New(l) => {
-                    f.utbetalt_new(&mut u, l.key, l.a_utbetale);
-                    flags.push(true);
-                }
+        // T-4: the order of `merge_ledger` — the old lines (sorted by (key, termin)) merged with the
+        // non-zero lines of this termin (in key order), the old line first on equal (key, termin) —
+        // walked here along the basis lines, so that each new ledger line is copied from the
+        // `grunnlag.csv` line just written.
+        let mut old = ledger.iter().peekable();
+        for l in lines {
+            let spans = f.grunnlag_into(&mut g, l);
+            if l.a_utbetale.is_zero() {
+                continue;
             }
-        });
+            while let Some(o) = old.next_if(|o| (o.key, o.termin) <= (l.key, self.termin)) {
+                f.utbetalt_old_into(&mut u, o);
+                flags.push(false);
+            }
+            match spans {
+                Some(s) => u.utbetalt_of(&g.b, &s),
+                None => f.utbetalt_new_into(&mut u, l.key, l.a_utbetale),
+            }
+            flags.push(true);
+        }
+        for o in old {
+            f.utbetalt_old_into(&mut u, o);
+            flags.push(false);
+        }
+        let (g, u) = (g.finish(), u.finish());
         // Blocks are accepted in order, so once the preview is full no later block is needed for it.
         let want = self.all_lines.is_some()
             || !self.preview_full.load(std::sync::atomic::Ordering::Acquire);
@@ -976,15 +1152,31 @@ pub fn drain_to(
     // the wait), so that the final sync before the commit has little left to do.
     const SYNC_EVERY: usize = 64 << 20;
     let mut unsynced = 0usize;
-    for buf in rx {
-        w.write_all(&buf)?;
-        unsynced += buf.len();
-        if unsynced >= SYNC_EVERY {
+    use std::sync::atomic::Ordering;
+    TEXT_POOL.writers.fetch_add(1, Ordering::AcqRel);
+    let written = (|| {
+        for buf in rx {
+            // Straight to the file: a block's text is written as it is, not copied through the
+            // `BufWriter`'s buffer first (which then holds nothing: flushing it is free).
             w.flush()?;
-            w.get_ref().sync_data()?;
-            unsynced = 0;
+            w.get_mut().write_all(&buf)?;
+            unsynced += buf.len();
+            give_back(buf);
+            if unsynced >= SYNC_EVERY {
+                w.flush()?;
+                w.get_ref().sync_data()?;
+                unsynced = 0;
+            }
+        }
+        Ok::<(), io::Error>(())
+    })();
+    // The last writer thread to end empties the pool: its memory is not kept past the run.
+    if TEXT_POOL.writers.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if let Ok(mut pool) = TEXT_POOL.bufs.lock() {
+            *pool = Vec::new();
         }
     }
+    written?;
     w.into_inner().map_err(|e| e.into_error())
 }
 
@@ -1183,6 +1375,70 @@ mod tests {
             String::from_utf8(fast).unwrap(),
             String::from_utf8(slow).unwrap()
         );
+    }
+
+    /// The streamed block writes each new ledger line by copying fields of the `grunnlag.csv` line just
+    /// written: it must give `utbetalt_line`'s bytes for every amount, including those that take the
+    /// general path, and whatever a recycled buffer held before.
+    #[test]
+    fn streamed_block_copies_the_general_ledger_bytes() {
+        use crate::domain::engine::LineSink;
+        let fnrs: Vec<Fnr> = (100..900)
+            .filter_map(|i| Fnr::with_control_digits(&format!("020270{i:03}")))
+            .take(4)
+            .collect();
+        let t: Termin = "2025-Q1".parse().unwrap();
+        let amounts = [
+            "0",
+            "-0.00",
+            "0.01",
+            "-0.01",
+            "0.5",
+            "-1",
+            "99.99",
+            "-123456.78",
+            "235000",
+            "92233720368547758.07",
+            "-92233720368547758.08",
+            "92233720368547758.08",
+            "2.345",
+            "-0.004",
+            "79228162514264337593543950335",
+        ];
+        let mut lines = Vec::new();
+        for (i, a) in amounts.iter().cycle().take(90).enumerate() {
+            let b = amounts[(i * 7 + 3) % amounts.len()];
+            let duf = [None, Some("202300000123")][i % 2];
+            let mut l = line_with(fnrs[i / 23], [b, b, a, a], duf, [None, Some(12)][i % 2]);
+            l.key.kode = RateCode::ALL[i % RateCode::ALL.len()];
+            l.key.kommune = Knr::parse(["0301", "0001", "9999"][i % 3]).unwrap();
+            l.key.ar = [2024, 1, -5, i32::MAX, i32::MIN][i % 5];
+            lines.push(l);
+        }
+        // A recycled buffer full of other text.
+        TEXT_POOL.bufs.lock().unwrap().push(vec![b'x'; 1 << 16]);
+        let (gtx, _grx) = std::sync::mpsc::sync_channel(4);
+        let (utx, _urx) = std::sync::mpsc::sync_channel(4);
+        let stream = BasisStream::new(t, gtx, utx, 0, false).unwrap();
+        let part = stream.block(&lines, &[]);
+        let (mut g, mut u) = (Vec::new(), Vec::new());
+        for l in &lines {
+            grunnlag_line(&mut g, "2025-Q1", l);
+            if !l.a_utbetale.is_zero() {
+                utbetalt_line(&mut u, "2025-Q1", l.key, l.a_utbetale);
+            }
+        }
+        assert!(u.len() > 1000);
+        assert_eq!(
+            String::from_utf8(part.grunnlag).unwrap(),
+            String::from_utf8(g).unwrap()
+        );
+        assert_eq!(
+            String::from_utf8(part.utbetalt).unwrap(),
+            String::from_utf8(u).unwrap()
+        );
+        let new = lines.iter().filter(|l| !l.a_utbetale.is_zero()).count();
+        assert_eq!(part.new_flags, vec![true; new]);
     }
 
     #[test]
