@@ -297,7 +297,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             // to the report thread now, the rest (counted only, unless the reader's were fewer) at the end.
             let reader_avvik = inputs.avvik.len();
             let engine_avvik = &result.avvik[reader_avvik..];
-            let sent = engine_avvik.len().min(args.report_rows);
+            let room = args
+                .report_rows
+                .min(xlsx::EXCEL_DATA_ROWS)
+                .saturating_sub(reader_avvik);
+            let sent = engine_avvik.len().min(room);
             // The report thread may have stopped on its own error, reported when it is joined.
             let _ = avvik_tx.send(engine_avvik[..sent].to_vec());
             timer.lap("engine run + grunnlag/utbetalt");

@@ -559,7 +559,11 @@ impl BlockStats {
                     // `Knr::parse` is its only constructor: four digits, < 10 000.
                     let at = usize::from(k.code()).min(KNR_SLOTS - 1);
                     let slot = match slot_of[at] {
-                        n if n > 0 && b.slots[n as usize - 1].0 == k => n as usize - 1,
+                        // `get`: an entry left by an earlier block (even one that unwound) may point
+                        // past this block's slots.
+                        n if n > 0 && b.slots.get(n as usize - 1).is_some_and(|s| s.0 == k) => {
+                            n as usize - 1
+                        }
                         _ => {
                             b.slots.push((k, 0, [0; CODES]));
                             slot_of[at] = b.slots.len() as u32;

@@ -2043,6 +2043,8 @@ pub enum LedgerEntry<'a> {
 /// T-4 order of the new ledger: `old` (sorted by (key, termin)) merged with the non-zero `lines` of this
 /// `termin` (sorted by key) into (fnr, kommunenummer, kode, ar, termin) order [model (h)], the old line
 /// first on equal (key, termin). Whether a new line is kept (its municipality paid) is the caller's.
+/// The streamed run merges per block with the same order inline (`output::basis::BasisStream::block`);
+/// `tests/streaming.rs` holds the two to each other — change both together.
 pub fn merge_ledger<'a>(
     termin: Termin,
     old: &'a [&'a LedgerLine],

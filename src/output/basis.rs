@@ -235,17 +235,20 @@ impl LineBuf {
     }
 
     /// Text continuing after the bytes `b` holds (the append form of the writers).
-    fn after(b: Vec<u8>) -> LineBuf {
+    fn after(mut b: Vec<u8>) -> LineBuf {
         let n = b.len();
-        let mut t = LineBuf { b, n };
-        t.room();
-        t
+        // One line's room, not [`LineBuf::room`]'s doubling: the append form is made once per line and
+        // cut back by `finish`, so doubling here would zero the whole text written so far for every line
+        // (quadratic). `resize` still grows the capacity geometrically.
+        b.resize(n + LINE_ROOM, 0);
+        LineBuf { b, n }
     }
 
     /// A block's text in a buffer, fresh or recycled ([`text_buffer`]): its whole capacity is scratch,
     /// and a recycled buffer is not zeroed again.
     fn recycled(mut b: Vec<u8>) -> LineBuf {
-        // Only the bytes beyond the old text are zeroed (once): the old text is overwritten.
+        // Only the bytes beyond the old text are zeroed (up to the capacity, each time the buffer is
+        // reused): the old text itself is overwritten, never read.
         b.resize(b.capacity(), 0);
         let mut t = LineBuf { b, n: 0 };
         t.room();
@@ -998,8 +1001,10 @@ pub const STREAM_QUEUE: usize = 256;
 /// Text buffers of blocks already written, handed back by the writer threads ([`drain_to`]) for the next
 /// blocks ([`text_buffer`]): a block's text then goes into memory already touched, instead of fresh pages
 /// (a page fault each) of buffers that the allocator would return to the system once freed. Buffers are
-/// kept only while a writer thread runs (`writers`), at most [`POOL_MAX`] of them — never more than the
-/// queues held anyway. Only capacity is shared: no byte of one block's text reaches another's.
+/// kept only while a writer thread runs (`writers`), at most [`POOL_MAX`] of them: the pool holds buffers
+/// that were in the queues or being filled before, so it adds no memory beyond the run's peak of text in
+/// flight (two queues of [`STREAM_QUEUE`] blocks and the chunk being formatted). Only capacity is shared:
+/// no byte of one block's text reaches another's.
 struct TextPool {
     bufs: std::sync::Mutex<Vec<Vec<u8>>>,
     writers: std::sync::atomic::AtomicUsize,
@@ -1013,11 +1018,12 @@ static TEXT_POOL: TextPool = TextPool {
 const POOL_MAX: usize = 2 * STREAM_QUEUE;
 
 /// A buffer for a block's text of about `want` bytes: the best fitting of the last buffers handed back
-/// (two sizes circulate, `grunnlag.csv`'s and `utbetalt.csv`'s), or a new one.
+/// (two sizes circulate, `grunnlag.csv`'s and `utbetalt.csv`'s), or a new one. The whole pool is searched
+/// (at most [`POOL_MAX`] capacities): a new buffer is made only when none fits, so the buffers made
+/// number no more than were ever in flight at once (queued, or being filled), by size.
 fn text_buffer(want: usize) -> Vec<u8> {
     if let Ok(mut pool) = TEXT_POOL.bufs.lock() {
-        let from = pool.len().saturating_sub(8);
-        let best = (from..pool.len())
+        let best = (0..pool.len())
             .filter(|&i| pool[i].capacity() >= want)
             .min_by_key(|&i| pool[i].capacity());
         if let Some(i) = best {
