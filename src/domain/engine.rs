@@ -26,7 +26,7 @@ use crate::domain::rates::{MissingRate, RateCode, RateTable};
 use crate::domain::rules::em;
 use crate::domain::rules::it::{self, Exclusion, Newborn, Residence};
 use crate::domain::termin::Termin;
-use crate::input::keysort::radix_sort_by_key;
+use crate::input::keysort::{order_by_key, radix_sort_by_key, FNR_BITS};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -85,49 +85,6 @@ impl Hasher for FxHasher {
     }
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// An fnr as a number is below 10^11 < 2^37.
-const FNR_BITS: u32 = 37;
-
-/// Bits needed to number `n` rows (at least 1).
-fn index_bits(n: usize) -> u32 {
-    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
-}
-
-/// Rows `0..keys.len()` ordered by (key, row) — equal keys keep row order — returned as the sorted keys
-/// and the rows. Every key must be below 2^`key_bits`. A stable radix sort by the key alone
-/// ([`radix_sort_by_key`]: a few passes over the data instead of a comparison sort), of key and row
-/// packed into one `u64` when they fit (always so for fnr numbers below 2^27 rows). Rows are `u32`: an
-/// extract of more than 4 billion rows would not fit in memory anyway.
-fn sort_rows_by_key(mut keys: Vec<u64>, key_bits: u32) -> (Vec<u64>, Vec<u32>) {
-    if keys.is_sorted() {
-        // Already in order (e.g. an extract listed by fnr): the rows are in order too.
-        let rows = (0..keys.len() as u32).collect();
-        return (keys, rows);
-    }
-    let bits = index_bits(keys.len());
-    if key_bits + bits <= 64 {
-        for (i, k) in keys.iter_mut().enumerate() {
-            *k = (*k << bits) | i as u64;
-        }
-        // Stable by key, rows in order before: (key, row) order.
-        radix_sort_by_key(&mut keys, key_bits, |&x| x >> bits);
-        let mask = (1u64 << bits) - 1;
-        let rows = keys.iter().map(|&v| (v & mask) as u32).collect();
-        for k in keys.iter_mut() {
-            *k >>= bits;
-        }
-        (keys, rows)
-    } else {
-        let mut pairs: Vec<(u64, u32)> = keys
-            .into_iter()
-            .enumerate()
-            .map(|(i, k)| (k, i as u32))
-            .collect();
-        radix_sort_by_key(&mut pairs, key_bits, |p| p.0);
-        pairs.into_iter().unzip()
     }
 }
 
@@ -196,7 +153,7 @@ pub struct PersonIndex {
 impl PersonIndex {
     fn build(personer: &[Person]) -> PersonIndex {
         let keys = personer.par_iter().map(|p| fnr_number(&p.fnr)).collect();
-        let (nums, rows) = sort_rows_by_key(keys, FNR_BITS);
+        let (nums, rows) = order_by_key(keys, FNR_BITS);
         PersonIndex { nums, rows }
     }
 
@@ -378,7 +335,7 @@ impl<'a> LedgerIndex<'a> {
         let (nums, lines) = if nums.is_sorted() {
             (nums, ledger.iter().collect())
         } else {
-            let (nums, rows) = sort_rows_by_key(nums, FNR_BITS);
+            let (nums, rows) = order_by_key(nums, FNR_BITS);
             let lines = rows.iter().map(|&r| &ledger[r as usize]).collect();
             (nums, lines)
         };
@@ -564,7 +521,7 @@ fn sak_runs(personer: &[Person]) -> SakRuns {
             (r as u32, h.finish() >> (64 - SAK_HASH_BITS))
         })
         .unzip();
-    let (keys, order) = sort_rows_by_key(keys, SAK_HASH_BITS);
+    let (keys, order) = order_by_key(keys, SAK_HASH_BITS);
     start.push(n as u32);
     SakRuns { start, keys, order }
 }

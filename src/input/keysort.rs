@@ -66,38 +66,45 @@ pub(crate) fn radix_sort_by_key<T: Copy>(v: &mut Vec<T>, bits: u32, key: impl Fn
     *v = src;
 }
 
-/// The indices `0..nums.len()` ordered by `nums[i]` (each below 2^[`FNR_BITS`]), equal numbers in index
-/// order; returned with the numbers in that order. The indices are `u32`: the callers refuse a table of
-/// more rows first (`dsf::MAX_ROWS`), so none is cut.
-pub(crate) fn order_by_number(nums: &[u64]) -> (Vec<u64>, Vec<u32>) {
-    debug_assert!(
-        u32::try_from(nums.len()).is_ok(),
-        "more rows than u32 indexes"
-    );
-    let ib = index_bits(nums.len());
-    if FNR_BITS + ib <= 64 {
-        // Number and index packed in one u64: the index is below the number, and in order already.
-        let mut packed: Vec<u64> = nums
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| (n << ib) | i as u64)
-            .collect();
-        radix_sort_by_key(&mut packed, FNR_BITS, |&x| x >> ib);
-        let low = (1u64 << ib) - 1;
-        let idx = packed.iter().map(|&x| (x & low) as u32).collect();
-        for x in packed.iter_mut() {
-            *x >>= ib;
+/// Rows `0..keys.len()` ordered by (key, row) — equal keys keep row order — returned as the sorted keys
+/// and the rows. Every key must be below 2^`key_bits`. A stable radix sort by the key alone
+/// ([`radix_sort_by_key`]: a few passes over the data instead of a comparison sort), of key and row
+/// packed into one `u64` when they fit (always so for fnr numbers below 2^27 rows). Rows are `u32`: the
+/// readers refuse a table of more rows first (`dsf::MAX_ROWS`), so none is cut.
+pub(crate) fn order_by_key(mut keys: Vec<u64>, key_bits: u32) -> (Vec<u64>, Vec<u32>) {
+    if keys.is_sorted() {
+        // Already in order (e.g. an extract listed by fnr): the rows are in order too.
+        let rows = (0..keys.len() as u32).collect();
+        return (keys, rows);
+    }
+    let bits = index_bits(keys.len());
+    if key_bits + bits <= 64 {
+        for (i, k) in keys.iter_mut().enumerate() {
+            *k = (*k << bits) | i as u64;
         }
-        (packed, idx)
+        // Stable by key, rows in order before: (key, row) order.
+        radix_sort_by_key(&mut keys, key_bits, |&x| x >> bits);
+        let mask = (1u64 << bits) - 1;
+        let rows = keys.iter().map(|&v| (v & mask) as u32).collect();
+        for k in keys.iter_mut() {
+            *k >>= bits;
+        }
+        (keys, rows)
     } else {
-        let mut pairs: Vec<(u64, u32)> = nums
-            .iter()
+        let mut pairs: Vec<(u64, u32)> = keys
+            .into_iter()
             .enumerate()
-            .map(|(i, &n)| (n, i as u32))
+            .map(|(i, k)| (k, i as u32))
             .collect();
-        radix_sort_by_key(&mut pairs, FNR_BITS, |p| p.0);
+        radix_sort_by_key(&mut pairs, key_bits, |p| p.0);
         pairs.into_iter().unzip()
     }
+}
+
+/// The indices `0..nums.len()` ordered by `nums[i]` (each below 2^[`FNR_BITS`]), equal numbers in index
+/// order; returned with the numbers in that order ([`order_by_key`] of person numbers).
+pub(crate) fn order_by_number(nums: &[u64]) -> (Vec<u64>, Vec<u32>) {
+    order_by_key(nums.to_vec(), FNR_BITS)
 }
 
 /// The runs of equal numbers in `sorted`: each number once, with the range of its positions.
