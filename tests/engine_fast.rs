@@ -578,7 +578,7 @@ fn dedupe_matches_the_map_version_sorted_or_not() {
                 },
                 // Mostly equal amounts for a key, sometimes not (a conflict).
                 belop: Decimal::from(if g.next(25) == 0 { 7 } else { 100 }),
-                origin: Origin::new("utbetalt.csv".into(), i as u64 + 2),
+                origin: Origin::new("utbetalt.csv".into(), i + 2),
             });
         }
         if case % 2 == 0 {

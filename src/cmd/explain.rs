@@ -63,6 +63,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.rates,
         &args.paid,
         params.basis_date.year(),
+        false,
     )?;
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);
     // The whole run only for T-3 (whether each municipality is paid); a failure there is reported, not fatal.

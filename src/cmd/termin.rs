@@ -8,7 +8,7 @@ use crate::domain::basis::{BasisLine, TerminSummary};
 use crate::domain::engine::{Engine, Params, RunError};
 use crate::domain::ids::Kontonr;
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::LedgerLine;
+use crate::domain::ledger::{LedgerFeed, LedgerLine};
 use crate::domain::money::fmt_money;
 use crate::domain::person::Extract;
 use crate::domain::rates::{RateCode, RateStatus, RateTable};
@@ -75,7 +75,10 @@ pub struct TerminInputs {
     pub extract: Extract,
     pub rates: RateTable,
     pub kommuner: Option<KommuneRegister>,
+    /// The ledger read in, when held in memory (empty when streamed, see `ledger_stream`).
     pub ledger: Vec<LedgerLine>,
+    /// A ledger file read again while the termin runs instead of held (issue 6).
+    pub ledger_stream: Option<StreamedLedger>,
     /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`).
     pub ledger_duplicates: u64,
     /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger.
@@ -84,14 +87,68 @@ pub struct TerminInputs {
     pub manifest_inputs: Vec<ManifestInput>,
 }
 
+/// A ledger file (`--paid`) streamed to the engine during the run: one CSV file in T-4 order (as `termin`
+/// writes `utbetalt.csv`), checked whole by a first pass while the extract was read (its avvik, counts,
+/// repeats and checksum are that pass's). The run reads it again and checks it got the same file.
+pub struct StreamedLedger {
+    pub path: PathBuf,
+    /// The first pass's checksum and data rows.
+    pub file: input::InputFile,
+    /// Lines less repeats, and their digest: the lines the engine takes must be these.
+    pub lines: u64,
+    pub digest: u64,
+    run_year: i32,
+    reject_synthetic: bool,
+}
+
+impl StreamedLedger {
+    /// Reads the file again on a thread (and thread pool) of its own, sending its lines to the feed
+    /// the engine takes them from; the file read must be the one the first pass read.
+    pub fn start<'s>(
+        &'s self,
+        s: &'s std::thread::Scope<'s, '_>,
+        kommuner: Option<&'s KommuneRegister>,
+    ) -> (
+        LedgerFeed,
+        std::thread::ScopedJoinHandle<'s, anyhow::Result<()>>,
+    ) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let reader = s.spawn(move || -> anyhow::Result<()> {
+            let opts = LoadOptions {
+                run_year: self.run_year,
+                reject_synthetic: self.reject_synthetic,
+                kommuner,
+            };
+            // Its own pool (as many threads as the engine's, which checks rows while the engine runs): a
+            // send that waits for the engine must not hold a thread the engine needs.
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(rayon::current_num_threads())
+                .build()?;
+            let file = pool
+                .install(|| input::ledger::stream(&self.path, &opts, tx))
+                .context("reading the ledger (--paid) again")?;
+            if file.sha256 != self.file.sha256 || file.rows != self.file.rows {
+                bail!(
+                    "the ledger {} changed while the termin was computed; nothing written, run again",
+                    self.file.path
+                );
+            }
+            Ok(())
+        });
+        (LedgerFeed::new(rx), reader)
+    }
+}
+
 impl TerminInputs {
     /// Reads all inputs. A rate table with any rejected row is fatal [model (f)]: money must not depend
-    /// on which of two duplicates was picked.
+    /// on which of two duplicates was picked. `stream_ledger`: one ledger CSV file in T-4 order is not
+    /// held but read again during the run ([`StreamedLedger`]); `explain` holds it.
     pub fn load(
         input: &InputArgs,
         rates: &[PathBuf],
         paid: &[PathBuf],
         run_year: i32,
+        stream_ledger: bool,
     ) -> anyhow::Result<TerminInputs> {
         let mut avvik = Vec::new();
         let mut stats = Vec::new();
@@ -121,6 +178,32 @@ impl TerminInputs {
                 if paid.is_empty() {
                     return Ok(None);
                 }
+                if let ([path], true) = (paid, stream_ledger) {
+                    // Read twice: a regular file only (a pipe is read once, and held).
+                    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+                    if regular && !input::table::is_workbook(path) {
+                        let l = input::ledger::scan(path, &opts)
+                            .context("reading the ledger (--paid)")?;
+                        crate::cmd::common::refuse_rejected_rows(
+                            &l,
+                            "the ledger (--paid) has",
+                            "what was paid before must not be paid again or dropped from the ledger",
+                        )?;
+                        if l.data.in_order && l.files.iter().all(|f| f.utf8) {
+                            let dup = l.data.repeats?;
+                            let stream = StreamedLedger {
+                                path: path.clone(),
+                                file: l.files[0].clone(),
+                                lines: l.data.lines,
+                                digest: l.data.digest,
+                                run_year,
+                                reject_synthetic: input.no_synthetic,
+                            };
+                            return Ok(Some((l.avvik, l.stats, l.files, Ok(stream), dup)));
+                        }
+                        // Not in T-4 order (made by hand) or Windows-1252: read again, and held.
+                    }
+                }
                 let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
                 // A ledger row that cannot be read is money paid before that T-2 would not deduct: it
                 // would be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row
@@ -131,7 +214,7 @@ impl TerminInputs {
                     "what was paid before must not be paid again or dropped from the ledger",
                 )?;
                 let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
-                Ok(Some((l.avvik, l.stats, l.files, lines, dup)))
+                Ok(Some((l.avvik, l.stats, l.files, Err(lines), dup)))
             });
             let dsf = input::load_dsf(&input.dsf, &opts)
                 .with_context(|| format!("reading the DSF extract {}", input.dsf.display()));
@@ -150,15 +233,18 @@ impl TerminInputs {
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
         let mut ledger_duplicates = 0;
-        let ledger = match ledger? {
-            None => Vec::new(),
+        let (ledger, ledger_stream) = match ledger? {
+            None => (Vec::new(), None),
             Some((l_avvik, l_stats, l_files, lines, dup)) => {
                 avvik.extend(l_avvik);
                 stats.extend(l_stats);
                 files.extend(manifest::inputs_of("paid", &l_files));
                 ledger_duplicates = dup.len() as u64;
                 avvik.extend(dup);
-                lines
+                match lines {
+                    Ok(stream) => (Vec::new(), Some(stream)),
+                    Err(held) => (held, None),
+                }
             }
         };
         Ok(TerminInputs {
@@ -166,6 +252,7 @@ impl TerminInputs {
             rates: rt.data,
             kommuner,
             ledger,
+            ledger_stream,
             ledger_duplicates,
             avvik,
             stats,
@@ -200,6 +287,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.rates,
         &args.paid,
         params.basis_date.year(),
+        true,
     )?;
     timer.lap("read inputs");
     let outcome = {
@@ -253,6 +341,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     preview_rows,
                     args.split_kommuner,
                 );
+                // A streamed ledger is read again alongside the run.
+                let mut ledger = inputs
+                    .ledger_stream
+                    .as_ref()
+                    .map(|l| l.start(s, inputs.kommuner.as_ref()));
                 let (run, stream) = match stream {
                     Ok(mut stream) => {
                         let mut tap = PreviewTap {
@@ -260,7 +353,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                             rows: preview_rows,
                             tx: Some(preview_tx),
                         };
-                        let run = engine.run_streaming(inputs.kommuner.as_ref(), &mut tap);
+                        let run = engine.run_streaming_fed(
+                            inputs.kommuner.as_ref(),
+                            &mut tap,
+                            ledger.as_mut().map(|(feed, _)| feed),
+                        );
                         // A basis shorter than the preview: the report gets all of it now.
                         tap.send_preview();
                         (run, Some(stream))
@@ -279,7 +376,34 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
                 }
+                // The ledger's reader, stopped early if the run stopped (the feed is dropped), first:
+                // a ledger that changed under the run explains whatever the run found wrong.
+                let mut fed = None;
+                if let Some((feed, reader)) = ledger {
+                    fed = Some(feed.digest.value());
+                    drop(feed);
+                    match reader.join() {
+                        Ok(r) => r?,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
                 let run = run?;
+                if let Some(l) = &inputs.ledger_stream {
+                    if fed != Some(l.digest) {
+                        bail!(
+                            "the ledger {} changed while the termin was computed; nothing written, run again",
+                            l.file.path
+                        );
+                    }
+                    if run.ledger_in.lines != l.lines {
+                        bail!(
+                            "internal error: the run took {} of the {} lines of the ledger {}; nothing written",
+                            run.ledger_in.lines,
+                            l.lines,
+                            l.file.path
+                        );
+                    }
+                }
                 // Both files are synced to disk while the rest is computed and written; the commit waits.
                 let syncs: Vec<_> = files
                     .into_iter()
@@ -289,7 +413,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             })?;
             let mut result = run;
             let (new_flags, all_lines) = stream.unwrap_or_default();
-            fill_reader_counts(&mut result, &inputs);
+            fill_reader_counts(&mut result, inputs);
             let mut avvik = inputs.avvik.clone();
             avvik.append(&mut result.avvik);
             result.avvik = avvik;

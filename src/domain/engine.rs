@@ -19,7 +19,7 @@ use crate::domain::basis::{
 };
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::{LedgerLine, LineKey, Origin};
+use crate::domain::ledger::{LedgerChanged, LedgerFeed, LedgerLine, LineKey, Origin};
 use crate::domain::money::from_ore;
 use crate::domain::person::{Extract, Flytting, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
@@ -706,7 +706,12 @@ pub struct Engine<'a> {
     /// Every rate with its IT-13 cumulative month amounts, computed once per (year, code).
     rate_index: RateIndex,
     ref_dates: RefDates,
+    /// Persons taken at a time by a streaming run ([`Engine::with_chunk`]).
+    chunk: usize,
 }
+
+/// Persons taken at a time by [`Engine::run_streaming`]: 128 blocks of 512.
+const CHUNK: usize = 512 * 128;
 
 fn known(d: Option<NaiveDate>, basis: NaiveDate) -> Option<NaiveDate> {
     // [model (a)] events dated after the basis date are not yet known to this termin.
@@ -761,7 +766,15 @@ impl<'a> Engine<'a> {
             ledger_orphans,
             rate_index: RateIndex::build(rates),
             ref_dates: RefDates::build(&params),
+            chunk: CHUNK,
         }
+    }
+
+    /// Another number of persons taken at a time by a streaming run (at least 1; default 65 536). Changes
+    /// no output — tests use it to put chunk boundaries (where a streamed ledger is cut) in small runs.
+    pub fn with_chunk(mut self, persons: usize) -> Engine<'a> {
+        self.chunk = persons.max(1);
+        self
     }
 
     pub fn person(&self, fnr: &Fnr) -> Option<&'a Person> {
@@ -1417,8 +1430,10 @@ impl<'a> Engine<'a> {
         let summary = match self.run_streaming(kommuner, &mut sink) {
             Ok(s) => s,
             Err(RunError::MissingRate(e)) => return Err(e),
-            // Collecting into memory cannot fail.
-            Err(RunError::Sink(e)) => unreachable!("collecting lines failed: {e}"),
+            // Collecting into memory cannot fail, and there is no streamed ledger.
+            Err(e @ (RunError::Sink(_) | RunError::LedgerChanged(_))) => {
+                unreachable!("collecting lines failed: {e}")
+            }
         };
         let lines = sink.lines;
         let paying: BTreeSet<Knr> = summary
@@ -1443,8 +1458,10 @@ impl<'a> Engine<'a> {
         match self.run_streaming(kommuner, &mut SumsOnly) {
             Ok(s) => Ok(s),
             Err(RunError::MissingRate(e)) => Err(e),
-            // Discarding lines cannot fail.
-            Err(RunError::Sink(e)) => unreachable!("discarding lines failed: {e}"),
+            // Discarding lines cannot fail, and there is no streamed ledger.
+            Err(e @ (RunError::Sink(_) | RunError::LedgerChanged(_))) => {
+                unreachable!("discarding lines failed: {e}")
+            }
         }
     }
 
@@ -1460,23 +1477,40 @@ impl<'a> Engine<'a> {
         kommuner: Option<&KommuneRegister>,
         sink: &mut S,
     ) -> Result<TerminSummary, RunError> {
+        self.run_streaming_fed(kommuner, sink, None)
+    }
+
+    /// [`Engine::run_streaming`], with the ledger read in coming from `feed` while the persons are taken
+    /// (the engine is then built with no ledger): a chunk of persons at a time, only the lines of that
+    /// chunk's range of person numbers are held, so memory does not grow with the ledger (issue 6). The
+    /// lines reach the sink exactly as they would from the same ledger held in memory.
+    pub fn run_streaming_fed<S: LineSink>(
+        &self,
+        kommuner: Option<&KommuneRegister>,
+        sink: &mut S,
+        mut feed: Option<&mut LedgerFeed>,
+    ) -> Result<TerminSummary, RunError> {
         let personer = &self.extract.personer;
         // Persons in fnr order (the index's order; equal numbers in extract order): each person's lines
         // come out sorted by key, so the whole basis is in (fnr, kommune, kode, ar) order without sorting
         // millions of lines.
         let rows = self.rows_in_fnr_order();
         let number_at = |k: usize| fnr_number(&personer[rows[k] as usize].fnr);
-        // T-4 order of the ledger read in: (key, termin), ties in the order read.
+        let streamed = feed.is_some();
+        // T-4 order of a ledger held in memory: (key, termin), ties in the order read.
         let mut old: Vec<&LedgerLine> = self.ledger.iter().collect();
         // A ledger written by `termin` is in this order already.
-        if !old.is_sorted_by_key(|l| (l.key, l.termin)) {
-            old.par_sort_by_key(|l| (l.key, l.termin)); // stable
+        if !old.is_sorted_by_key(|l| l.payment()) {
+            old.par_sort_by_key(|l| l.payment()); // stable
         }
         let old_fnr: Vec<u64> = old.iter().map(|l| fnr_number(&l.key.fnr)).collect();
+        // How far the chunks have taken `old`.
+        let mut taken = 0;
+        // T-2: the avvik of a streamed ledger's lines whose person is not in the extract, in ledger order.
+        let mut orphans: Vec<Avvik> = Vec::new();
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
-            ledger_linjer_lest: self.ledger.len() as u64,
             ..Counts::default()
         };
         let mut stats = StatsAcc::default();
@@ -1484,32 +1518,60 @@ impl<'a> Engine<'a> {
         let mut rates_used = BTreeSet::new();
         let mut first_err: Option<(usize, MissingRate)> = None;
         const BLOCK: usize = 512;
-        // In chunks, so that only one chunk's results exist at a time. Each chunk is cut into blocks
-        // assessed in parallel; the blocks are handed to the sink in order.
-        if rows.is_empty() {
-            // No person (e.g. every row rejected): the ledger read in is still carried whole (T-4).
-            let part = sink.block(&[], &old);
-            sink.accept(part)?;
-        }
-        for (c, chunk) in rows.chunks(BLOCK * 128).enumerate() {
-            let chunk_start = c * BLOCK * 128;
+        // In chunks, so that only one chunk's results (and ledger lines) exist at a time. Each chunk is
+        // cut into blocks assessed in parallel; the blocks are handed to the sink in order.
+        for (c, chunk) in rows.chunks(self.chunk).enumerate() {
+            let chunk_start = c * self.chunk;
+            let chunk_end = chunk_start + chunk.len();
+            // The ledger lines of this chunk: person numbers after the previous chunk's last (from the
+            // very start for the first chunk) up to this chunk's last; those after the last person's are
+            // carried at the end.
+            let owned = match feed.as_deref_mut() {
+                Some(f) => f.take_through(&personer[rows[chunk_end - 1] as usize].fnr)?,
+                None => Vec::new(),
+            };
+            let (chunk_old, chunk_fnr): (Vec<&LedgerLine>, Vec<u64>) = if streamed {
+                let nums = owned.iter().map(|l| fnr_number(&l.key.fnr)).collect();
+                (owned.iter().collect(), nums)
+            } else {
+                let hi = old_fnr.partition_point(|&f| f <= number_at(chunk_end - 1));
+                let range = taken..hi;
+                taken = hi;
+                (old[range.clone()].to_vec(), old_fnr[range].to_vec())
+            };
+            if streamed {
+                // One merge walk of the chunk's ledger lines and persons, both in fnr order.
+                let mut p = chunk_start;
+                for (l, &num) in chunk_old.iter().zip(&chunk_fnr) {
+                    while p < chunk_end && number_at(p) < num {
+                        p += 1;
+                    }
+                    if p == chunk_end || number_at(p) != num {
+                        orphans.push(orphan_avvik(l));
+                    }
+                }
+            }
             let blocks: Vec<Block<S::Part>> = chunk
                 .par_chunks(BLOCK)
                 .enumerate()
                 .map(|(b, block)| {
                     let start = chunk_start + b * BLOCK;
                     // The ledger lines of this block: person numbers after the previous block's last
-                    // (from the very start for the first block) up to this block's last (to the very
-                    // end for the last block).
-                    let lo = if start == 0 {
+                    // (from the chunk's first line for its first block) up to this block's last.
+                    let lo = if b == 0 {
                         0
                     } else {
-                        old_fnr.partition_point(|&f| f <= number_at(start - 1))
+                        chunk_fnr.partition_point(|&f| f <= number_at(start - 1))
                     };
-                    let hi = if start + block.len() == rows.len() {
-                        old.len()
+                    let hi =
+                        chunk_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1));
+                    let ledger = &chunk_old[lo..hi];
+                    let paid = if streamed {
+                        Paid::Sorted(ledger)
+                    } else if self.ledger.is_empty() {
+                        Paid::None
                     } else {
-                        old_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1))
+                        Paid::Index(&self.ledger_index)
                     };
                     let mut b = Block::default();
                     // The thread's buffer of lines from its previous block (memory already
@@ -1517,10 +1579,10 @@ impl<'a> Engine<'a> {
                     let mut lines = BLOCK_LINES.take();
                     lines.clear();
                     if first_err.is_none() {
-                        self.assess_block(block, &mut lines, &mut b);
+                        self.assess_block(block, paid, &mut lines, &mut b);
                     }
                     b.stats = BlockStats::of_lines(&lines);
-                    b.part = Some(sink.block(&lines, &old[lo..hi]));
+                    b.part = Some(sink.block(&lines, ledger));
                     BLOCK_LINES.set(lines);
                     b
                 })
@@ -1556,7 +1618,7 @@ impl<'a> Engine<'a> {
                 .filter_map(|block| {
                     let mut b = Block::<()>::default();
                     let mut lines = Vec::new();
-                    self.assess_block(block, &mut lines, &mut b);
+                    self.assess_block(block, Paid::None, &mut lines, &mut b);
                     b.first_err
                 })
                 .collect();
@@ -1564,33 +1626,63 @@ impl<'a> Engine<'a> {
                 return Err(RunError::MissingRate(e));
             }
         }
+        // The ledger lines after the last person's number (all of them when there is no person, e.g.
+        // every row rejected): carried whole (T-4), left alone (T-2).
+        match feed.as_deref_mut() {
+            Some(f) => {
+                let mut first = true;
+                loop {
+                    let tail = f.take(self.chunk)?;
+                    // With no person at all the sink still gets one block (perhaps empty), as it does
+                    // from a ledger held in memory.
+                    if tail.is_empty() && !(first && rows.is_empty()) {
+                        break;
+                    }
+                    first = false;
+                    let part = {
+                        let refs: Vec<&LedgerLine> = tail.iter().collect();
+                        sink.block(&[], &refs)
+                    };
+                    sink.accept(part)?;
+                    orphans.extend(tail.iter().map(orphan_avvik));
+                    if tail.is_empty() {
+                        break;
+                    }
+                }
+            }
+            None => {
+                if taken < old.len() || rows.is_empty() {
+                    let part = sink.block(&[], &old[taken..]);
+                    sink.accept(part)?;
+                }
+            }
+        }
         // avvik.csv lists persons in extract order.
         person_avvik.sort_by_key(|(i, _)| *i);
         let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
-        let ledger_in = LedgerTotals {
-            lines: self.ledger.len() as u64,
-            sum: self.ledger.iter().map(|l| l.belop).sum(),
+        let (ledger_in, orphans) = match &feed {
+            Some(f) => (
+                LedgerTotals {
+                    lines: f.lines,
+                    sum: f.sum,
+                },
+                orphans,
+            ),
+            None => (
+                LedgerTotals {
+                    lines: self.ledger.len() as u64,
+                    sum: self.ledger.iter().map(|l| l.belop).sum(),
+                },
+                self.ledger_lines_without_person()
+                    .iter()
+                    .map(|l| orphan_avvik(l))
+                    .collect(),
+            ),
         };
-        for l in self.ledger_lines_without_person() {
-            {
-                counts.ledger_linjer_uten_person += 1;
-                let (fil, linje) = (l.origin.file(), l.origin.line());
-                avvik.push(
-                    Avvik::warning(
-                        fil,
-                        linje,
-                        Some("fnr"),
-                        "ukjent_person_i_reskontro",
-                        format!(
-                            "T-2: ledger line ({} {} {} {}, termin {}) belongs to a person not in the extract; left alone, carried to the new ledger",
-                            l.key.kommune, l.key.kode, l.key.ar, crate::domain::money::fmt_money(l.belop), l.termin
-                        ),
-                    )
-                    .with_fnr(Some(l.key.fnr)),
-                );
-            }
-        }
+        counts.ledger_linjer_lest = ledger_in.lines;
+        counts.ledger_linjer_uten_person = orphans.len() as u64;
+        avvik.extend(orphans);
         let stats = stats.into_stats();
         let kommuner_out = sum_kommuner(&stats, kommuner);
         Ok(TerminSummary {
@@ -1607,7 +1699,13 @@ impl<'a> Engine<'a> {
 
     /// T-1/T-2 for a block of persons (indexes into the extract, in fnr order): their lines appended to
     /// `lines`, their counts, avvik and rates in `b`.
-    fn assess_block<P>(&self, block: &[u32], lines: &mut Vec<BasisLine>, b: &mut Block<P>) {
+    fn assess_block<P>(
+        &self,
+        block: &[u32],
+        paid: Paid<'_, '_>,
+        lines: &mut Vec<BasisLine>,
+        b: &mut Block<P>,
+    ) {
         let personer = &self.extract.personer;
         // Persons in fnr order lie anywhere in memory: reading each once first lets the cache misses
         // overlap instead of stalling one by one.
@@ -1639,7 +1737,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let before = lines.len();
-            net_person_into(&a, self.paid_lines(&p.fnr), lines);
+            net_person_into(&a, paid.of(&p.fnr), lines);
             let has_lines = lines.len() > before;
             match (a.status, has_lines) {
                 (Status::Excluded(_), false) => b.counts.personer_utelatt += 1,
@@ -1672,6 +1770,51 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// T-2: a ledger line whose person is not in the extract is left alone (no line), carried to the new
+/// ledger, and listed.
+fn orphan_avvik(l: &LedgerLine) -> Avvik {
+    Avvik::warning(
+        l.origin.file(),
+        l.origin.line(),
+        Some("fnr"),
+        "ukjent_person_i_reskontro",
+        format!(
+            "T-2: ledger line ({} {} {} {}, termin {}) belongs to a person not in the extract; left alone, carried to the new ledger",
+            l.key.kommune,
+            l.key.kode,
+            l.key.ar,
+            crate::domain::money::fmt_money(l.belop),
+            l.termin
+        ),
+    )
+    .with_fnr(Some(l.key.fnr))
+}
+
+/// Where [`Engine::assess_block`] finds a person's ledger lines.
+#[derive(Clone, Copy)]
+enum Paid<'x, 'l> {
+    /// No ledger.
+    None,
+    /// The ledger held in memory (each person's lines in the order read).
+    Index(&'x LedgerIndex<'l>),
+    /// The block's lines of a streamed ledger, in T-4 order (so by fnr).
+    Sorted(&'x [&'l LedgerLine]),
+}
+
+impl<'x, 'l> Paid<'x, 'l> {
+    fn of(self, fnr: &Fnr) -> &'x [&'l LedgerLine] {
+        match self {
+            Paid::None => &[],
+            Paid::Index(ix) => ix.of(fnr_number(fnr)),
+            Paid::Sorted(lines) => {
+                let a = lines.partition_point(|l| l.key.fnr < *fnr);
+                let n = lines[a..].partition_point(|l| l.key.fnr == *fnr);
+                &lines[a..a + n]
+            }
+        }
+    }
+}
+
 thread_local! {
     /// The lines of the block a thread of [`Engine::run_streaming`] is at, reused from block to block.
     static BLOCK_LINES: std::cell::RefCell<Vec<BasisLine>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -1697,6 +1840,8 @@ pub enum RunError {
     MissingRate(#[from] MissingRate),
     #[error("writing the basis: {0}")]
     Sink(#[from] std::io::Error),
+    #[error(transparent)]
+    LedgerChanged(#[from] LedgerChanged),
 }
 
 /// A sink that keeps no line ([`Engine::run_sums`]).
@@ -2071,6 +2216,42 @@ pub struct LedgerConflict {
     pub origin_b: String,
 }
 
+/// A ledger line `l` repeating the payment (termin and key) of `first`, read before it: the warning
+/// `dobbel_reskontrolinje` when the amounts agree (the repeat is then dropped), else the run stops
+/// ([`dedupe_ledger`]; the streamed ledger's first pass, `input::ledger::scan`, the same).
+pub fn repeated_payment(first: &LedgerLine, l: &LedgerLine) -> Result<Avvik, Box<LedgerConflict>> {
+    if first.belop != l.belop {
+        return Err(Box::new(LedgerConflict {
+            termin: l.termin,
+            kommune: l.key.kommune,
+            kode: l.key.kode,
+            ar: l.key.ar,
+            fnr: l.key.fnr.masked(),
+            a: crate::domain::money::fmt_money(first.belop),
+            origin_a: first.origin.to_string(),
+            b: crate::domain::money::fmt_money(l.belop),
+            origin_b: l.origin.to_string(),
+        }));
+    }
+    let (fil, linje) = (l.origin.file(), l.origin.line());
+    Ok(Avvik::warning(
+        fil,
+        linje,
+        None,
+        "dobbel_reskontrolinje",
+        format!(
+            "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
+            l.key.kommune,
+            l.key.kode,
+            l.key.ar,
+            crate::domain::money::fmt_money(l.belop),
+            l.termin,
+            first.origin
+        ),
+    )
+    .with_fnr(Some(l.key.fnr)))
+}
+
 /// T-2 guard: a payment is one line per (termin, key). When the same payment appears twice with the same
 /// amount (typically `--paid` given both Q1's and Q2's `utbetalt.csv`, the second already holding the
 /// first) the repeat is dropped with a warning `dobbel_reskontrolinje`; with a different amount the run
@@ -2104,39 +2285,7 @@ pub fn dedupe_ledger(
     }
     let mut avvik = Vec::with_capacity(repeats.len());
     for &(i, f) in &repeats {
-        let (first, l) = (&lines[f], &lines[i]);
-        if first.belop != l.belop {
-            return Err(Box::new(LedgerConflict {
-                termin: l.termin,
-                kommune: l.key.kommune,
-                kode: l.key.kode,
-                ar: l.key.ar,
-                fnr: l.key.fnr.masked(),
-                a: crate::domain::money::fmt_money(first.belop),
-                origin_a: first.origin.to_string(),
-                b: crate::domain::money::fmt_money(l.belop),
-                origin_b: l.origin.to_string(),
-            }));
-        }
-        let (fil, linje) = (l.origin.file(), l.origin.line());
-        avvik.push(
-            Avvik::warning(
-                fil,
-                linje,
-                None,
-                "dobbel_reskontrolinje",
-                format!(
-                    "T-2: the same payment ({} {} {} {}, termin {}) is already in {}; counted once",
-                    l.key.kommune,
-                    l.key.kode,
-                    l.key.ar,
-                    crate::domain::money::fmt_money(l.belop),
-                    l.termin,
-                    first.origin
-                ),
-            )
-            .with_fnr(Some(l.key.fnr)),
-        );
+        avvik.push(repeated_payment(&lines[f], &lines[i])?);
     }
     if repeats.is_empty() {
         return Ok((lines, avvik));

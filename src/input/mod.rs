@@ -35,6 +35,9 @@ pub struct InputFile {
     pub sha256: String,
     /// Data rows read (all tables/sheets of the file).
     pub rows: u64,
+    /// Read as UTF-8 CSV text (false: a Windows-1252 CSV file, or a workbook). Known once the rows are
+    /// read; a file read twice (the streamed ledger) is read the second time the way it was the first.
+    pub utf8: bool,
 }
 
 /// Row counts of one table: `read = accepted + rejected` always.

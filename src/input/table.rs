@@ -454,6 +454,7 @@ impl Table {
                         });
                     }
                     let utf8 = src.scan.as_ref().is_none_or(|s| s.utf8);
+                    file.utf8 = utf8;
                     if utf8 {
                         let (n, acc) = out.result?;
                         file.rows += n;
@@ -490,6 +491,7 @@ impl Table {
             Source::Csv(src) => {
                 let scan = src.ensure_scan()?.clone();
                 file.sha256 = scan.sha256.clone();
+                file.utf8 = scan.utf8;
                 let (mut reader, lines) = sequential_reader(&src.path, &scan)?;
                 let mut rec = csv::ByteRecord::new();
                 // The header (read and checked when the file was opened).
@@ -980,6 +982,7 @@ pub fn open_csv(path: &Path) -> Result<(Table, InputFile), InputError> {
         path: display(path),
         sha256: scan.as_ref().map(|s| s.sha256.clone()).unwrap_or_default(),
         rows: 0,
+        utf8: scan.as_ref().is_none_or(|s| s.utf8),
     };
     match parsed {
         Some(h) if simple || (scan.as_ref().is_some_and(|s| s.utf8) && header_ok(&h)) => {
@@ -1149,6 +1152,7 @@ impl Workbook {
                 path: display(path),
                 sha256,
                 rows: 0,
+                utf8: false,
             },
         })
     }

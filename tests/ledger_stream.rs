@@ -1,0 +1,330 @@
+//! Issue 6: a ledger file in T-4 order (as `termin` writes `utbetalt.csv`) is not held but streamed to
+//! the engine during the run, a chunk of persons at a time (`Engine::run_streaming_fed`). These tests
+//! hold that to the same ledger held in memory: the same basis lines, the same new ledger, the same
+//! summary (counts, sums, avvik in the same order), for chunk sizes that cut the ledger anywhere — with
+//! repeated payments (dropped), and lines of persons absent from the extract before the first person,
+//! between persons and after the last. And a ledger that changes between its two readings stops the run.
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tilskudd::cmd::common::InputArgs;
+use tilskudd::cmd::termin::TerminInputs;
+use tilskudd::domain::basis::{BasisLine, TerminSummary};
+use tilskudd::domain::engine::{merge_ledger, Engine, LedgerEntry, LineSink, Params};
+use tilskudd::domain::ledger::LedgerLine;
+use tilskudd::domain::termin::Termin;
+
+fn bin() -> Command {
+    Command::cargo_bin("tilskudd").unwrap()
+}
+
+/// Generates an extract and runs 2024-Q4 on it; returns the folder of the generated data and Q4's ledger.
+fn q4(dir: &Path, persons: u32) -> (PathBuf, String) {
+    let g = dir.join("g");
+    bin()
+        .args(["generate", "--persons", &persons.to_string()])
+        .args(["--seed", "41", "--kommuner", "5", "--out"])
+        .arg(&g)
+        .assert()
+        .success();
+    let out = dir.join("q4");
+    let o = bin()
+        .args(["termin", "2024-Q4", "--dsf"])
+        .arg(g.join("dsf"))
+        .arg("--rates")
+        .arg(g.join("satser.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{o:?}");
+    let ledger = fs::read_to_string(out.join("utbetalt.csv")).unwrap();
+    (g, ledger)
+}
+
+/// What a run hands its sink, block by block, put end to end: the basis lines and the new ledger
+/// (T-4 merge of each block's old lines with its new ones).
+#[derive(Default)]
+struct Recorder {
+    lines: Vec<BasisLine>,
+    ledger: Vec<String>,
+}
+
+struct Sink {
+    termin: Termin,
+    got: Recorder,
+}
+
+impl LineSink for Sink {
+    type Part = (Vec<BasisLine>, Vec<String>);
+
+    fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> Self::Part {
+        let mut merged = Vec::new();
+        merge_ledger(self.termin, ledger, lines, |e| {
+            merged.push(match e {
+                LedgerEntry::Old(o) => format!("old {o:?}"),
+                LedgerEntry::New(n) => format!("new {n:?}"),
+            })
+        });
+        (lines.to_vec(), merged)
+    }
+
+    fn accept(&mut self, (lines, ledger): Self::Part) -> std::io::Result<()> {
+        self.got.lines.extend(lines);
+        self.got.ledger.extend(ledger);
+        Ok(())
+    }
+}
+
+fn sink(termin: Termin) -> Sink {
+    Sink {
+        termin,
+        got: Recorder::default(),
+    }
+}
+
+fn load(g: &Path, paid: &Path, stream: bool) -> TerminInputs {
+    let input = InputArgs {
+        dsf: g.join("dsf"),
+        kommuner: Some(g.join("kommuner.csv")),
+        no_synthetic: false,
+    };
+    TerminInputs::load(
+        &input,
+        &[g.join("satser.csv")],
+        &[paid.to_path_buf()],
+        2025,
+        stream,
+    )
+    .unwrap()
+}
+
+/// Runs the termin over a streamed ledger with `chunk` persons at a time.
+fn streamed(inputs: &TerminInputs, termin: Termin, chunk: usize) -> (TerminSummary, Recorder) {
+    let plan = inputs.ledger_stream.as_ref().expect("a streamed ledger");
+    assert!(inputs.ledger.is_empty());
+    let engine = Engine::new(
+        Params::new(termin, None, 2021),
+        &inputs.extract,
+        &inputs.rates,
+        &[],
+    )
+    .with_chunk(chunk);
+    let mut s = sink(termin);
+    let summary = std::thread::scope(|scope| {
+        let (mut feed, reader) = plan.start(scope, inputs.kommuner.as_ref());
+        let r = engine.run_streaming_fed(inputs.kommuner.as_ref(), &mut s, Some(&mut feed));
+        drop(feed);
+        reader.join().unwrap().unwrap();
+        r.unwrap()
+    });
+    (summary, s.got)
+}
+
+/// Runs the termin over the ledger held and streamed (with each chunk size) and holds the two together;
+/// returns the held run's summary and the ledger's repeats.
+fn held_and_streamed(
+    g: &Path,
+    paid: &Path,
+    termin: Termin,
+    chunks: &[usize],
+) -> (TerminSummary, u64) {
+    let held_inputs = load(g, paid, false);
+    assert!(held_inputs.ledger_stream.is_none());
+    let engine = Engine::new(
+        Params::new(termin, None, 2021),
+        &held_inputs.extract,
+        &held_inputs.rates,
+        &held_inputs.ledger,
+    );
+    let mut held = sink(termin);
+    let held_summary = engine
+        .run_streaming(held_inputs.kommuner.as_ref(), &mut held)
+        .unwrap();
+    let held = held.got;
+
+    let inputs = load(g, paid, true);
+    // The first pass reported what the held ledger's reader did.
+    assert_eq!(
+        format!("{:?}", inputs.avvik),
+        format!("{:?}", held_inputs.avvik)
+    );
+    assert_eq!(inputs.ledger_duplicates, held_inputs.ledger_duplicates);
+    assert_eq!(
+        format!("{:?}", inputs.manifest_inputs),
+        format!("{:?}", held_inputs.manifest_inputs)
+    );
+    for &chunk in chunks {
+        let (summary, got) = streamed(&inputs, termin, chunk);
+        assert_eq!(
+            format!("{summary:?}"),
+            format!("{held_summary:?}"),
+            "summary, chunk {chunk}"
+        );
+        assert!(got.lines == held.lines, "basis lines, chunk {chunk}");
+        assert!(got.ledger == held.ledger, "new ledger, chunk {chunk}");
+    }
+    (held_summary, held_inputs.ledger_duplicates)
+}
+
+#[test]
+fn a_streamed_ledger_gives_what_the_held_ledger_gives_wherever_the_chunks_cut_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, q4) = q4(dir.path(), 1500);
+    let termin: Termin = "2025-Q1".parse().unwrap();
+
+    // Q1's ledger: Q4's, with every 5th line written twice in a row (a repeated payment, dropped with a
+    // warning), still in T-4 order.
+    let mut lines = q4.lines();
+    let header = lines.next().unwrap();
+    let body: Vec<&str> = lines.collect();
+    assert!(body.len() > 1000, "{}", body.len());
+    let mut paid = format!("{header}\n");
+    for (i, l) in body.iter().enumerate() {
+        paid.push_str(l);
+        paid.push('\n');
+        if i % 5 == 0 {
+            paid.push_str(l);
+            paid.push('\n');
+        }
+    }
+    let paid_path = dir.path().join("paid.csv");
+    fs::write(&paid_path, &paid).unwrap();
+
+    // Persons absent from the extract: the owners of the ledger's first and last lines (lines before the
+    // first person and after the last) and every 9th person (lines between persons).
+    let fnr_of = |l: &str| l.split(',').nth(2).unwrap().to_string();
+    let (first, last) = (fnr_of(body[0]), fnr_of(body[body.len() - 1]));
+    let personer = g.join("dsf/personer.csv");
+    let text = fs::read_to_string(&personer).unwrap();
+    let col = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "fnr")
+        .unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| {
+            let f = l.split(',').nth(col).unwrap_or("");
+            *i == 0 || (i % 9 != 0 && f != first && f != last)
+        })
+        .map(|(_, l)| l)
+        .collect();
+    fs::write(&personer, kept.join("\n") + "\n").unwrap();
+
+    let (held_summary, repeats) =
+        held_and_streamed(&g, &paid_path, termin, &[1, 2, 7, 100, 512, 1000, 100_000]);
+    // The cases this test is about are there.
+    assert!(held_summary.counts.ledger_linjer_uten_person > 0);
+    assert!(repeats as usize >= body.len() / 5);
+    let orphans: Vec<&tilskudd::domain::avvik::Avvik> = held_summary
+        .avvik
+        .iter()
+        .filter(|a| a.kode == "ukjent_person_i_reskontro")
+        .collect();
+    assert!(
+        orphans.first().unwrap().linje == Some(2),
+        "the first line's person is absent"
+    );
+    // The last line's person too (the line before it when the last line is a repeat, dropped).
+    let repeat = (body.len() - 1).is_multiple_of(5);
+    assert_eq!(
+        orphans.last().unwrap().linje.unwrap() as usize,
+        paid.lines().count() - usize::from(repeat)
+    );
+}
+
+/// The edges: an empty ledger; a ledger whose lines all come before every person, or all after; and an
+/// extract with no person at all (the whole ledger carried).
+#[test]
+fn a_streamed_ledger_at_the_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, q4) = q4(dir.path(), 300);
+    let termin: Termin = "2025-Q1".parse().unwrap();
+    let mut lines = q4.lines();
+    let header = lines.next().unwrap().to_string();
+    let body: Vec<&str> = lines.collect();
+    let fnr_of = |l: &str| l.split(',').nth(2).unwrap().to_string();
+    let personer = g.join("dsf/personer.csv");
+    let all_persons = fs::read_to_string(&personer).unwrap();
+    let col = all_persons
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "fnr")
+        .unwrap();
+    let paid_path = dir.path().join("paid.csv");
+    let case = |ledger: &[&str], keep: &dyn Fn(&str) -> bool| {
+        fs::write(
+            &paid_path,
+            format!("{header}\n") + &ledger.join("\n") + "\n",
+        )
+        .unwrap();
+        let kept: Vec<&str> = all_persons
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| *i == 0 || keep(l.split(',').nth(col).unwrap()))
+            .map(|(_, l)| l)
+            .collect();
+        fs::write(&personer, kept.join("\n") + "\n").unwrap();
+        held_and_streamed(&g, &paid_path, termin, &[1, 3, 1000]).0
+    };
+    // No ledger line.
+    let s = case(&[], &|_| true);
+    assert_eq!(s.counts.ledger_linjer_lest, 0);
+    // The first 10 lines, every person after them.
+    let head = &body[..10];
+    let last_of_head = fnr_of(head[9]);
+    let s = case(head, &|f| f > last_of_head.as_str());
+    assert_eq!(s.counts.ledger_linjer_uten_person, 10);
+    assert!(s.counts.personer_lest > 0);
+    // The last 10 lines, every person before them.
+    let tail = &body[body.len() - 10..];
+    let first_of_tail = fnr_of(tail[0]);
+    let s = case(tail, &|f| f < first_of_tail.as_str());
+    assert_eq!(s.counts.ledger_linjer_uten_person, 10);
+    assert!(s.counts.personer_lest > 0);
+    // No person at all.
+    let s = case(&body, &|_| false);
+    assert_eq!(s.counts.ledger_linjer_uten_person, body.len() as u64);
+}
+
+#[test]
+fn a_ledger_changed_between_its_two_readings_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, q4) = q4(dir.path(), 300);
+    let termin: Termin = "2025-Q1".parse().unwrap();
+    let paid_path = dir.path().join("paid.csv");
+    fs::write(&paid_path, &q4).unwrap();
+    let inputs = load(&g, &paid_path, true);
+    // The same lines with one amount changed.
+    let data = q4.lines().nth(1).unwrap();
+    let belop = data.rsplit(',').next().unwrap();
+    let changed = q4.replacen(data, &data.replace(belop, "1.00"), 1);
+    assert_ne!(changed, q4);
+    fs::write(&paid_path, changed).unwrap();
+    let plan = inputs.ledger_stream.as_ref().unwrap();
+    let engine = Engine::new(
+        Params::new(termin, None, 2021),
+        &inputs.extract,
+        &inputs.rates,
+        &[],
+    );
+    let mut s = sink(termin);
+    let err = std::thread::scope(|scope| {
+        let (mut feed, reader) = plan.start(scope, inputs.kommuner.as_ref());
+        let _ = engine.run_streaming_fed(inputs.kommuner.as_ref(), &mut s, Some(&mut feed));
+        drop(feed);
+        reader.join().unwrap().unwrap_err()
+    });
+    assert!(
+        err.to_string()
+            .contains("changed while the termin was computed"),
+        "{err:#}"
+    );
+}
