@@ -1567,7 +1567,7 @@ impl<'a> Engine<'a> {
                         chunk_fnr.partition_point(|&f| f <= number_at(start + block.len() - 1));
                     let ledger = &chunk_old[lo..hi];
                     let paid = if streamed {
-                        Paid::Sorted(ledger)
+                        Paid::Sorted(ledger, &chunk_fnr[lo..hi])
                     } else if self.ledger.is_empty() {
                         Paid::None
                     } else {
@@ -1797,8 +1797,8 @@ enum Paid<'x, 'l> {
     None,
     /// The ledger held in memory (each person's lines in the order read).
     Index(&'x LedgerIndex<'l>),
-    /// The block's lines of a streamed ledger, in T-4 order (so by fnr).
-    Sorted(&'x [&'l LedgerLine]),
+    /// The block's lines of a streamed ledger, in T-4 order (so by fnr), and their fnr numbers.
+    Sorted(&'x [&'l LedgerLine], &'x [u64]),
 }
 
 impl<'x, 'l> Paid<'x, 'l> {
@@ -1806,10 +1806,11 @@ impl<'x, 'l> Paid<'x, 'l> {
         match self {
             Paid::None => &[],
             Paid::Index(ix) => ix.of(fnr_number(fnr)),
-            Paid::Sorted(lines) => {
-                let a = lines.partition_point(|l| l.key.fnr < *fnr);
-                let n = lines[a..].partition_point(|l| l.key.fnr == *fnr);
-                &lines[a..a + n]
+            Paid::Sorted(lines, nums) => {
+                let n = fnr_number(fnr);
+                let a = nums.partition_point(|&x| x < n);
+                let b = a + nums[a..].partition_point(|&x| x == n);
+                &lines[a..b]
             }
         }
     }
