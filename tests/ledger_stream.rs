@@ -43,6 +43,25 @@ fn q4(dir: &Path, persons: u32) -> (PathBuf, String) {
     (g, ledger)
 }
 
+/// Rewrites the extract's `personer.csv` from `all` (its text as generated): the header, and the rows for
+/// which `keep(row number, fnr)` holds.
+fn keep_persons(g: &Path, all: &str, keep: &dyn Fn(usize, &str) -> bool) {
+    let col = all
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "fnr")
+        .unwrap();
+    let kept: Vec<&str> = all
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || keep(*i, l.split(',').nth(col).unwrap_or("")))
+        .map(|(_, l)| l)
+        .collect();
+    fs::write(g.join("dsf/personer.csv"), kept.join("\n") + "\n").unwrap();
+}
+
 /// What a run hands its sink, block by block, put end to end: the basis lines and the new ledger
 /// (T-4 merge of each block's old lines with its new ones).
 #[derive(Default)]
@@ -196,25 +215,8 @@ fn a_streamed_ledger_gives_what_the_held_ledger_gives_wherever_the_chunks_cut_it
     // first person and after the last) and every 9th person (lines between persons).
     let fnr_of = |l: &str| l.split(',').nth(2).unwrap().to_string();
     let (first, last) = (fnr_of(body[0]), fnr_of(body[body.len() - 1]));
-    let personer = g.join("dsf/personer.csv");
-    let text = fs::read_to_string(&personer).unwrap();
-    let col = text
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .position(|c| c == "fnr")
-        .unwrap();
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, l)| {
-            let f = l.split(',').nth(col).unwrap_or("");
-            *i == 0 || (i % 9 != 0 && f != first && f != last)
-        })
-        .map(|(_, l)| l)
-        .collect();
-    fs::write(&personer, kept.join("\n") + "\n").unwrap();
+    let all = fs::read_to_string(g.join("dsf/personer.csv")).unwrap();
+    keep_persons(&g, &all, &|i, f| i % 9 != 0 && f != first && f != last);
 
     let (held_summary, repeats) =
         held_and_streamed(&g, &paid_path, termin, &[1, 2, 7, 100, 512, 1000, 100_000]);
@@ -249,15 +251,7 @@ fn a_streamed_ledger_at_the_edges() {
     let header = lines.next().unwrap().to_string();
     let body: Vec<&str> = lines.collect();
     let fnr_of = |l: &str| l.split(',').nth(2).unwrap().to_string();
-    let personer = g.join("dsf/personer.csv");
-    let all_persons = fs::read_to_string(&personer).unwrap();
-    let col = all_persons
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .position(|c| c == "fnr")
-        .unwrap();
+    let all = fs::read_to_string(g.join("dsf/personer.csv")).unwrap();
     let paid_path = dir.path().join("paid.csv");
     let case = |ledger: &[&str], keep: &dyn Fn(&str) -> bool| {
         fs::write(
@@ -265,13 +259,7 @@ fn a_streamed_ledger_at_the_edges() {
             format!("{header}\n") + &ledger.join("\n") + "\n",
         )
         .unwrap();
-        let kept: Vec<&str> = all_persons
-            .lines()
-            .enumerate()
-            .filter(|(i, l)| *i == 0 || keep(l.split(',').nth(col).unwrap()))
-            .map(|(_, l)| l)
-            .collect();
-        fs::write(&personer, kept.join("\n") + "\n").unwrap();
+        keep_persons(&g, &all, &|_, f| keep(f));
         held_and_streamed(&g, &paid_path, termin, &[1, 3, 1000]).0
     };
     // No ledger line.

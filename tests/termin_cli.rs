@@ -342,23 +342,21 @@ fn rejected_rows_and_unknown_ledger_persons_exit_3() {
         .any(|r| r["fnr"] == f.as_str() && r["belop"] == "1000.00"));
 }
 
+/// 2024-Q1 into `q1`, then 2024-Q2 with q1's ledger into `q2`.
+fn q1_then_q2(q: &dyn Fn(&str) -> PathBuf) {
+    assert_eq!(termin("2024-Q1", "dsf", "rates", &[], &q("q1"), &[]).0, 0);
+    let paid = q("q1/utbetalt.csv");
+    assert_eq!(
+        termin("2024-Q2", "dsf", "rates", &[&paid], &q("q2"), &[]).0,
+        0
+    );
+}
+
 #[test]
 fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
     let tmp = tempfile::tempdir().unwrap();
     let q = |n: &str| tmp.path().join(n);
-    assert_eq!(termin("2024-Q1", "dsf", "rates", &[], &q("q1"), &[]).0, 0);
-    assert_eq!(
-        termin(
-            "2024-Q2",
-            "dsf",
-            "rates",
-            &[&q("q1/utbetalt.csv")],
-            &q("q2"),
-            &[]
-        )
-        .0,
-        0
-    );
+    q1_then_q2(&q);
     // q2/utbetalt.csv already holds q1's lines: giving both must not deduct them twice.
     let (c, _, _) = termin(
         "2024-Q3",
@@ -419,19 +417,7 @@ fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
 fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     let tmp = tempfile::tempdir().unwrap();
     let q = |n: &str| tmp.path().join(n);
-    assert_eq!(termin("2024-Q1", "dsf", "rates", &[], &q("q1"), &[]).0, 0);
-    assert_eq!(
-        termin(
-            "2024-Q2",
-            "dsf",
-            "rates",
-            &[&q("q1/utbetalt.csv")],
-            &q("q2"),
-            &[]
-        )
-        .0,
-        0
-    );
+    q1_then_q2(&q);
     assert_eq!(
         termin(
             "2024-Q3",
