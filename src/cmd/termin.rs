@@ -319,7 +319,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("creating {}", args.out.display()))?;
             let ctx = || format!("writing to {}", args.out.display());
             // The basis and the new ledger are streamed to their files while the engine runs (issue 6):
-            // only the sums, the first lines (for the report) and one flag per ledger line are kept. A
+            // only the sums, the first lines (for the report) and a flag per line of this termin are kept. A
             // missing rate stops the run (SPEC §1.6, §7 exit 1); dropping `out` then removes what was
             // written.
             let grunnlag = out
@@ -365,7 +365,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     Err(e) => (Err(RunError::Sink(e)), None),
                 };
                 // Closing the channels (dropping the senders with the stream's parts) ends the writers.
-                let stream = stream.map(|st| (st.new_flags, st.all_lines));
+                let stream = stream.map(|st| (st.flags, st.all_lines));
                 let written = [gw.join(), uw.join()];
                 // A writer's own error (disk full, …) first: the run then only saw "the writer thread
                 // stopped".
@@ -412,7 +412,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 Ok((run, stream, syncs))
             })?;
             let mut result = run;
-            let (new_flags, all_lines) = stream.unwrap_or_default();
+            let (flags, all_lines) = stream.unwrap_or_default();
             fill_reader_counts(&mut result, inputs);
             let mut avvik = inputs.avvik.clone();
             avvik.append(&mut result.avvik);
@@ -473,7 +473,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             }
             // T-4: every line of the ledger read in is carried (checked: a line lost here would be paid
             // again).
-            let carried = new_flags.iter().filter(|new| !**new).count() as u64;
+            let carried = flags.carried;
             if carried != result.ledger_in.lines {
                 bail!(
                     "internal error: the new ledger carries {carried} of the {} lines read in (--paid); nothing written",
@@ -490,7 +490,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     .map(|k| k.kommune)
                     .collect();
                 out.rewrite_file(writers::UTBETALT_FILE, true, |r, w| {
-                    writers::filter_new_ledger(r, w, &new_flags, &paying)
+                    writers::filter_new_ledger(r, w, &flags, params.termin, &paying)
                 })
                 .with_context(ctx)?;
             }

@@ -977,14 +977,13 @@ fn masked_fnr(f: &crate::domain::ids::Fnr) -> [u8; 11] {
 /// formatted on the worker that computed it, and the text goes, in order, to one writer thread per file
 /// (issue 6: a national basis is never held in memory). The new ledger is written with every non-zero line
 /// of this termin, whether or not its municipality turns out to be paid (T-3 is known only at the end);
-/// [`filter_new_ledger`] then drops the lines of municipalities not paid, using [`BasisStream::new_flags`].
+/// [`filter_new_ledger`] then drops the lines of municipalities not paid, using [`BasisStream::flags`].
 pub struct BasisStream {
     termin: Termin,
     grunnlag: std::sync::mpsc::SyncSender<Vec<u8>>,
     utbetalt: std::sync::mpsc::SyncSender<Vec<u8>>,
-    /// One flag per line written to `utbetalt.csv` (header excluded): a line of this termin (true) or
-    /// one carried from the ledger read in (false).
-    pub new_flags: Vec<bool>,
+    /// Which lines written to `utbetalt.csv` are new.
+    pub flags: LedgerFlags,
     /// The first lines of the basis, at least `preview_rows` of them (for rapport.xlsx).
     pub preview: Vec<BasisLine>,
     preview_rows: usize,
@@ -1045,11 +1044,37 @@ fn give_back(buf: Vec<u8>) {
     }
 }
 
+/// Which lines of the streamed `utbetalt.csv` are new, for [`filter_new_ledger`]. A line of another termin
+/// is always one carried from the ledger read in, so a flag is kept only for the lines of this termin — the
+/// new ones, and the rare carried line of the same termin (a ledger that already holds it): memory grows
+/// with this termin's lines, not with the ledger, which grows every termin (issue 6).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LedgerFlags {
+    /// Lines carried from the ledger read in.
+    pub carried: u64,
+    /// One flag per line of this termin, in file order: new (true) or carried (false).
+    pub this_termin: Vec<bool>,
+}
+
+impl LedgerFlags {
+    fn carry(&mut self, o: &LedgerLine, termin: Termin) {
+        self.carried += 1;
+        if o.termin == termin {
+            self.this_termin.push(false);
+        }
+    }
+
+    fn add(&mut self, part: LedgerFlags) {
+        self.carried += part.carried;
+        self.this_termin.extend(part.this_termin);
+    }
+}
+
 /// What [`BasisStream`] makes of one block.
 pub struct StreamPart {
     grunnlag: Vec<u8>,
     utbetalt: Vec<u8>,
-    new_flags: Vec<bool>,
+    flags: LedgerFlags,
     lines: Option<Vec<BasisLine>>,
 }
 
@@ -1073,7 +1098,7 @@ impl BasisStream {
             termin,
             grunnlag,
             utbetalt,
-            new_flags: Vec::new(),
+            flags: LedgerFlags::default(),
             preview: Vec::new(),
             preview_rows,
             preview_full: std::sync::atomic::AtomicBool::new(preview_rows == 0),
@@ -1089,7 +1114,10 @@ impl crate::domain::engine::LineSink for BasisStream {
         let mut f = LineFormat::new(self.termin);
         let mut g = LineBuf::recycled(text_buffer(lines.len() * 120));
         let mut u = LineBuf::recycled(text_buffer((lines.len() + ledger.len()) * 48));
-        let mut flags = Vec::with_capacity(lines.len() + ledger.len());
+        let mut flags = LedgerFlags {
+            carried: 0,
+            this_termin: Vec::with_capacity(lines.len()),
+        };
         // T-4: the order of `merge_ledger` — the old lines (sorted by (key, termin)) merged with the
         // non-zero lines of this termin (in key order), the old line first on equal (key, termin) —
         // walked here along the basis lines, so that each new ledger line is copied from the
@@ -1102,17 +1130,17 @@ impl crate::domain::engine::LineSink for BasisStream {
             }
             while let Some(o) = old.next_if(|o| (o.key, o.termin) <= (l.key, self.termin)) {
                 f.utbetalt_old_into(&mut u, o);
-                flags.push(false);
+                flags.carry(o, self.termin);
             }
             match spans {
                 Some(s) => u.utbetalt_of(&g.b, &s),
                 None => f.utbetalt_new_into(&mut u, l.key, l.a_utbetale),
             }
-            flags.push(true);
+            flags.this_termin.push(true);
         }
         for o in old {
             f.utbetalt_old_into(&mut u, o);
-            flags.push(false);
+            flags.carry(o, self.termin);
         }
         let (g, u) = (g.finish(), u.finish());
         // Blocks are accepted in order, so once the preview is full no later block is needed for it.
@@ -1121,7 +1149,7 @@ impl crate::domain::engine::LineSink for BasisStream {
         StreamPart {
             grunnlag: g,
             utbetalt: u,
-            new_flags: flags,
+            flags,
             lines: want.then(|| lines.to_vec()),
         }
     }
@@ -1130,7 +1158,7 @@ impl crate::domain::engine::LineSink for BasisStream {
         let closed = |_| io::Error::other("the writer thread stopped");
         self.grunnlag.send(part.grunnlag).map_err(closed)?;
         self.utbetalt.send(part.utbetalt).map_err(closed)?;
-        self.new_flags.extend(part.new_flags);
+        self.flags.add(part.flags);
         if let Some(lines) = part.lines {
             if self.preview.len() < self.preview_rows {
                 let n = (self.preview_rows - self.preview.len()).min(lines.len());
@@ -1187,15 +1215,19 @@ pub fn drain_to(
 }
 
 /// T-4 after T-3: rewrites the streamed `utbetalt.csv` (read from `r`) without the new lines of the
-/// municipalities not paid now. `new_flags[i]` tells whether data line i is a line of this termin.
+/// municipalities not paid now. A line of another termin than `termin` is carried; `flags` tells of each
+/// line of `termin`, in order, whether it is new.
 pub fn filter_new_ledger(
     r: &mut dyn io::BufRead,
     w: &mut dyn Write,
-    new_flags: &[bool],
+    flags: &LedgerFlags,
+    termin: Termin,
     paying: &std::collections::BTreeSet<crate::domain::ids::Knr>,
 ) -> io::Result<()> {
+    let this = termin.to_string();
     let mut line = Vec::new();
     let mut i = 0usize;
+    let mut lines = 0u64;
     let mut header = true;
     loop {
         line.clear();
@@ -1207,13 +1239,19 @@ pub fn filter_new_ledger(
             w.write_all(&line)?;
             continue;
         }
-        let new = new_flags.get(i).copied().unwrap_or(false);
-        i += 1;
+        lines += 1;
+        // termin,kommunenummer,... — the first field says whether a flag is kept for the line, the
+        // second whether its municipality is paid.
+        let mut fields = line.split(|b| *b == b',');
+        let new = if fields.next() == Some(this.as_bytes()) {
+            i += 1;
+            flags.this_termin.get(i - 1).copied().unwrap_or(false)
+        } else {
+            false
+        };
         if new {
-            // termin,kommunenummer,... — the second field decides.
-            let knr = line
-                .split(|b| *b == b',')
-                .nth(1)
+            let knr = fields
+                .next()
                 .and_then(|f| std::str::from_utf8(f).ok())
                 .and_then(|f| crate::domain::ids::Knr::parse(f).ok());
             if !knr.is_some_and(|k| paying.contains(&k)) {
@@ -1222,10 +1260,11 @@ pub fn filter_new_ledger(
         }
         w.write_all(&line)?;
     }
-    if i != new_flags.len() {
+    let written = flags.carried + flags.this_termin.iter().filter(|n| **n).count() as u64;
+    if i != flags.this_termin.len() || lines != written {
         return Err(io::Error::other(format!(
-            "utbetalt.csv has {i} lines, {} were written",
-            new_flags.len()
+            "utbetalt.csv has {lines} lines ({i} of termin {termin}), {written} were written ({} of termin {termin})",
+            flags.this_termin.len()
         )));
     }
     Ok(())
@@ -1246,6 +1285,50 @@ mod tests {
     use crate::domain::ids::{Fnr, Knr};
     use rust_decimal::Decimal;
     use std::str::FromStr;
+
+    /// T-4 after T-3: of this termin's lines only the new ones of a municipality not paid are dropped; a
+    /// carried line of this same termin (a ledger that already held it) and lines of other termins stay,
+    /// without a flag of their own.
+    #[test]
+    fn filtering_the_new_ledger_drops_only_new_lines_of_municipalities_not_paid() {
+        let text = "termin,kommunenummer,fnr,kode,ar,belop\n\
+            2024-Q3,0301,15819012345,AR-2,2024,1.00\n\
+            2024-Q4,0301,15819012345,AR-2,2024,2.00\n\
+            2024-Q4,0301,15819012345,AR-2,2024,3.00\n\
+            2024-Q4,1103,15819012345,AR-2,2024,4.00\n\
+            2023-Q4,0301,15819012346,AR-2,2023,5.00\n";
+        let flags = LedgerFlags {
+            carried: 3,
+            this_termin: vec![false, true, true],
+        };
+        let termin = Termin::new(2024, 4).unwrap();
+        let paying = [Knr::parse("1103").unwrap()].into_iter().collect();
+        let mut out = Vec::new();
+        filter_new_ledger(&mut text.as_bytes(), &mut out, &flags, termin, &paying).unwrap();
+        let kept: Vec<&str> = std::str::from_utf8(&out)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap())
+            .collect();
+        assert_eq!(kept, ["1.00", "2.00", "4.00", "5.00"]);
+        // Flags that do not match the file: an error, not a silent ledger.
+        for wrong in [
+            LedgerFlags {
+                carried: 3,
+                this_termin: vec![false, true],
+            },
+            LedgerFlags {
+                carried: 2,
+                this_termin: vec![false, true, true],
+            },
+        ] {
+            let mut out = Vec::new();
+            assert!(
+                filter_new_ledger(&mut text.as_bytes(), &mut out, &wrong, termin, &paying).is_err()
+            );
+        }
+    }
 
     /// A basis line of `fnr` with the given amounts (as text, any scale).
     fn line_with(
@@ -1444,7 +1527,13 @@ mod tests {
             String::from_utf8(u).unwrap()
         );
         let new = lines.iter().filter(|l| !l.a_utbetale.is_zero()).count();
-        assert_eq!(part.new_flags, vec![true; new]);
+        assert_eq!(
+            part.flags,
+            LedgerFlags {
+                carried: 0,
+                this_termin: vec![true; new]
+            }
+        );
     }
 
     #[test]
