@@ -1530,19 +1530,21 @@ impl<'a> Engine<'a> {
                 Some(f) => f.take_through(&personer[rows[chunk_end - 1] as usize].fnr)?,
                 None => Vec::new(),
             };
-            let (chunk_old, chunk_fnr): (Vec<&LedgerLine>, Vec<u64>) = if streamed {
-                let nums = owned.iter().map(|l| fnr_number(&l.key.fnr)).collect();
-                (owned.iter().collect(), nums)
+            let (owned_refs, owned_fnr): (Vec<&LedgerLine>, Vec<u64>);
+            let (chunk_old, chunk_fnr): (&[&LedgerLine], &[u64]) = if streamed {
+                owned_refs = owned.iter().collect();
+                owned_fnr = owned.iter().map(|l| fnr_number(&l.key.fnr)).collect();
+                (&owned_refs, &owned_fnr)
             } else {
                 let hi = old_fnr.partition_point(|&f| f <= number_at(chunk_end - 1));
                 let range = taken..hi;
                 taken = hi;
-                (old[range.clone()].to_vec(), old_fnr[range].to_vec())
+                (&old[range.clone()], &old_fnr[range])
             };
             if streamed {
                 // One merge walk of the chunk's ledger lines and persons, both in fnr order.
                 let mut p = chunk_start;
-                for (l, &num) in chunk_old.iter().zip(&chunk_fnr) {
+                for (l, &num) in chunk_old.iter().zip(chunk_fnr) {
                     while p < chunk_end && number_at(p) < num {
                         p += 1;
                     }
@@ -1629,29 +1631,18 @@ impl<'a> Engine<'a> {
         // The ledger lines after the last person's number (all of them when there is no person, e.g.
         // every row rejected): carried whole (T-4), left alone (T-2).
         match feed.as_deref_mut() {
-            Some(f) => {
-                let mut first = true;
-                loop {
-                    let tail = f.take(self.chunk)?;
-                    // With no person at all the sink still gets one block (perhaps empty), as it does
-                    // from a ledger held in memory.
-                    if tail.is_empty() && !(first && rows.is_empty()) {
-                        break;
-                    }
-                    first = false;
-                    let part = {
-                        let refs: Vec<&LedgerLine> = tail.iter().collect();
-                        sink.block(&[], &refs)
-                    };
-                    sink.accept(part)?;
-                    orphans.extend(tail.iter().map(orphan_avvik));
-                    if tail.is_empty() {
-                        break;
-                    }
+            Some(f) => loop {
+                let tail = f.take(self.chunk)?;
+                if tail.is_empty() {
+                    break;
                 }
-            }
+                let refs: Vec<&LedgerLine> = tail.iter().collect();
+                let part = sink.block(&[], &refs);
+                sink.accept(part)?;
+                orphans.extend(refs.into_iter().map(orphan_avvik));
+            },
             None => {
-                if taken < old.len() || rows.is_empty() {
+                if taken < old.len() {
                     let part = sink.block(&[], &old[taken..]);
                     sink.accept(part)?;
                 }
