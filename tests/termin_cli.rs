@@ -410,9 +410,9 @@ fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
     assert!(!q("bad").join("grunnlag.csv").exists());
 }
 
-/// One ledger file in T-4 order is streamed during the run (issue 6), not held: its repeats are found by
-/// its first reading, as in a held ledger. And one file out of that order (made by hand) is held and
-/// gives the same basis.
+/// One ledger file in T-4 order is streamed during the run (issue 6), not held: its repeats are found as
+/// in a held ledger. And one file out of that order (made by hand), or in Windows-1252, stops the
+/// streamed run and is read again and held: the same basis.
 #[test]
 fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     let tmp = tempfile::tempdir().unwrap();
@@ -476,10 +476,28 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
         .0,
         0
     );
+    // q2's ledger in Windows-1252, with a note column (`Ø` is the byte D8) on its last line.
+    let mut cp1252 = Vec::new();
+    for (i, l) in q2.lines().enumerate() {
+        cp1252.extend_from_slice(l.as_bytes());
+        cp1252.extend_from_slice(match i {
+            0 => b",merknad".as_slice(),
+            _ if i + 1 == q2.lines().count() => b",\xd8st".as_slice(),
+            _ => b",".as_slice(),
+        });
+        cp1252.push(b'\n');
+    }
+    assert!(std::str::from_utf8(&cp1252).is_err());
+    std::fs::write(q("cp1252.csv"), cp1252).unwrap();
+    assert_eq!(
+        termin("2024-Q3", "dsf", "rates", &[&q("cp1252.csv")], &q("w"), &[]).0,
+        0
+    );
     for f in ["grunnlag.csv", "kommuner.csv", "utbetalt.csv"] {
         let one = std::fs::read(q("one").join(f)).unwrap();
-        assert_eq!(std::fs::read(q("t").join(f)).unwrap(), one, "{f}");
-        assert_eq!(std::fs::read(q("r").join(f)).unwrap(), one, "{f}");
+        for other in ["t", "r", "w"] {
+            assert_eq!(std::fs::read(q(other).join(f)).unwrap(), one, "{other}/{f}");
+        }
     }
     let dup: Vec<String> = read_csv(&q("t/avvik.csv"))
         .into_iter()

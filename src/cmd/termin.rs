@@ -77,7 +77,8 @@ pub struct TerminInputs {
     pub kommuner: Option<KommuneRegister>,
     /// The ledger read in, when held in memory (empty when streamed, see `ledger_stream`).
     pub ledger: Vec<LedgerLine>,
-    /// A ledger file read again while the termin runs instead of held (issue 6).
+    /// A ledger file read during the run instead of held (issue 6); its avvik, counts and checksum are
+    /// known once the run has read it ([`LedgerRead`]), and are not in the fields below.
     pub ledger_stream: Option<StreamedLedger>,
     /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`).
     pub ledger_duplicates: u64,
@@ -87,33 +88,51 @@ pub struct TerminInputs {
     pub manifest_inputs: Vec<ManifestInput>,
 }
 
-/// A ledger file (`--paid`) streamed to the engine during the run: one CSV file in T-4 order (as `termin`
-/// writes `utbetalt.csv`), checked whole by a first pass while the extract was read (its avvik, counts,
-/// repeats and checksum are that pass's). The run reads it again and checks it got the same file.
+/// A ledger file (`--paid`) streamed to the engine during the run: one CSV file (its header checked when
+/// the inputs were read), read once while the termin runs (`input::ledger::stream`). It must be in T-4
+/// order, as `termin` writes `utbetalt.csv`, and UTF-8; if it is not, the run is done again with the file
+/// held ([`HoldLedger`]).
 pub struct StreamedLedger {
     pub path: PathBuf,
-    /// The first pass's checksum and data rows.
-    pub file: input::InputFile,
-    /// Lines less repeats, and their digest: the lines the engine takes must be these.
-    pub lines: u64,
-    pub digest: u64,
     run_year: i32,
     reject_synthetic: bool,
 }
 
+/// What the reading of a streamed ledger says of it, once the run has read it: what
+/// [`TerminInputs`] holds for a ledger read before the run.
+#[derive(Debug, Default)]
+pub struct LedgerRead {
+    /// The reader's avvik, then the repeats' warnings.
+    pub avvik: Vec<Avvik>,
+    pub manifest_inputs: Vec<ManifestInput>,
+    /// Lines sent to the run, and lines dropped as repeats of the same payment.
+    pub lines: u64,
+    pub duplicates: u64,
+}
+
+/// A streamed ledger turned out not to be in T-4 order, or not UTF-8: the termin must be run again with
+/// the ledger held (the outputs of the stopped run were never committed).
+#[derive(Debug, thiserror::Error)]
+#[error("the ledger {path} cannot be streamed ({why}); it is read again and held")]
+pub struct HoldLedger {
+    pub path: String,
+    pub why: &'static str,
+}
+
+/// The ledger's reader thread: the file's reading, once it is read whole.
+pub type LedgerReader<'s> =
+    std::thread::ScopedJoinHandle<'s, anyhow::Result<input::Loaded<input::ledger::LedgerScan>>>;
+
 impl StreamedLedger {
-    /// Reads the file again on a thread (and thread pool) of its own, sending its lines to the feed
-    /// the engine takes them from; the file read must be the one the first pass read.
+    /// Reads the file on a thread (and thread pool) of its own, sending its lines to the feed the engine
+    /// takes them from.
     pub fn start<'s>(
         &'s self,
         s: &'s std::thread::Scope<'s, '_>,
         kommuner: Option<&'s KommuneRegister>,
-    ) -> (
-        LedgerFeed,
-        std::thread::ScopedJoinHandle<'s, anyhow::Result<()>>,
-    ) {
+    ) -> (LedgerFeed, LedgerReader<'s>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
-        let reader = s.spawn(move || -> anyhow::Result<()> {
+        let reader = s.spawn(move || {
             let opts = LoadOptions {
                 run_year: self.run_year,
                 reject_synthetic: self.reject_synthetic,
@@ -124,25 +143,63 @@ impl StreamedLedger {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(rayon::current_num_threads())
                 .build()?;
-            let file = pool
-                .install(|| input::ledger::stream(&self.path, &opts, tx))
-                .context("reading the ledger (--paid) again")?;
-            if file.sha256 != self.file.sha256 || file.rows != self.file.rows {
-                bail!(
-                    "the ledger {} changed while the termin was computed; nothing written, run again",
-                    self.file.path
-                );
-            }
-            Ok(())
+            pool.install(|| input::ledger::stream(&self.path, &opts, tx))
+                .context("reading the ledger (--paid)")
         });
         (LedgerFeed::new(rx), reader)
     }
+
+    /// What the file's reading says, once the run has ended (the feed dropped, so a reader the run no
+    /// longer listens to reads on to the end): the checks the held ledger gets before its run (a rejected
+    /// row, or two amounts for one payment, stop the run), or [`HoldLedger`]. Called before the run's own
+    /// result is looked at: the ledger explains a stopped run (a line out of order stops it).
+    pub fn finish(&self, reader: LedgerReader<'_>) -> anyhow::Result<LedgerRead> {
+        let l = match reader.join() {
+            Ok(r) => r?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let why = if !l.files.iter().all(|f| f.utf8) {
+            Some("not UTF-8")
+        } else if !l.data.in_order {
+            Some("not in the order termin writes utbetalt.csv in")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(HoldLedger {
+                path: self.path.display().to_string(),
+                why,
+            }
+            .into());
+        }
+        refuse_rejected_ledger_rows(&l)?;
+        let mut avvik = l.avvik;
+        let repeats = l.data.repeats?;
+        let duplicates = repeats.len() as u64;
+        avvik.extend(repeats);
+        Ok(LedgerRead {
+            avvik,
+            manifest_inputs: manifest::inputs_of("paid", &l.files),
+            lines: l.data.lines,
+            duplicates,
+        })
+    }
+}
+
+/// A ledger row that cannot be read is money paid before that T-2 would not deduct: it would be paid
+/// again and drop out of the new ledger (T-4). Fatal, like a bad rate row [model (f)].
+fn refuse_rejected_ledger_rows<T>(l: &input::Loaded<T>) -> anyhow::Result<()> {
+    crate::cmd::common::refuse_rejected_rows(
+        l,
+        "the ledger (--paid) has",
+        "what was paid before must not be paid again or dropped from the ledger",
+    )
 }
 
 impl TerminInputs {
     /// Reads all inputs. A rate table with any rejected row is fatal [model (f)]: money must not depend
-    /// on which of two duplicates was picked. `stream_ledger`: one ledger CSV file in T-4 order is not
-    /// held but read again during the run ([`StreamedLedger`]); `explain` holds it.
+    /// on which of two duplicates was picked. `stream_ledger`: one ledger CSV file is not read now but
+    /// during the run, and not held ([`StreamedLedger`]); `explain` holds it.
     pub fn load(
         input: &InputArgs,
         rates: &[PathBuf],
@@ -171,50 +228,29 @@ impl TerminInputs {
             kommuner: kommuner.as_ref(),
         };
         // The ledger (often larger than the extract in a chained run) is read and deduplicated on its
-        // own thread while the extract is read (issue 6); errors are still reported in the order
-        // dsf, rates, ledger.
+        // own thread while the extract is read (issue 6) — or, one CSV file, streamed during the run
+        // instead; errors are still reported in the order dsf, rates, ledger.
         let (dsf, ledger) = std::thread::scope(|s| {
             let ledger = s.spawn(|| -> anyhow::Result<_> {
                 if paid.is_empty() {
                     return Ok(None);
                 }
                 if let ([path], true) = (paid, stream_ledger) {
-                    // Read twice: a regular file only (a pipe is read once, and held).
+                    // A regular file only: a pipe cannot be read again if it must be held after all.
                     let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
                     if regular && !input::table::is_workbook(path) {
-                        let l = input::ledger::scan(path, &opts)
-                            .context("reading the ledger (--paid)")?;
-                        crate::cmd::common::refuse_rejected_rows(
-                            &l,
-                            "the ledger (--paid) has",
-                            "what was paid before must not be paid again or dropped from the ledger",
-                        )?;
-                        if l.data.in_order && l.files.iter().all(|f| f.utf8) {
-                            let dup = l.data.repeats?;
-                            let stream = StreamedLedger {
-                                path: path.clone(),
-                                file: l.files[0].clone(),
-                                lines: l.data.lines,
-                                digest: l.data.digest,
-                                run_year,
-                                reject_synthetic: input.no_synthetic,
-                            };
-                            return Ok(Some((l.avvik, l.stats, l.files, Ok(stream), dup)));
-                        }
-                        // Not in T-4 order (made by hand) or Windows-1252: read again, and held.
+                        input::ledger::check_header(path).context("reading the ledger (--paid)")?;
+                        return Ok(Some(Err(StreamedLedger {
+                            path: path.clone(),
+                            run_year,
+                            reject_synthetic: input.no_synthetic,
+                        })));
                     }
                 }
                 let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
-                // A ledger row that cannot be read is money paid before that T-2 would not deduct: it
-                // would be paid again and drop out of the new ledger (T-4). Fatal, like a bad rate row
-                // [model (f)].
-                crate::cmd::common::refuse_rejected_rows(
-                    &l,
-                    "the ledger (--paid) has",
-                    "what was paid before must not be paid again or dropped from the ledger",
-                )?;
+                refuse_rejected_ledger_rows(&l)?;
                 let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
-                Ok(Some((l.avvik, l.stats, l.files, Err(lines), dup)))
+                Ok(Some(Ok((l.avvik, l.stats, l.files, lines, dup))))
             });
             let dsf = input::load_dsf(&input.dsf, &opts)
                 .with_context(|| format!("reading the DSF extract {}", input.dsf.display()));
@@ -235,16 +271,14 @@ impl TerminInputs {
         let mut ledger_duplicates = 0;
         let (ledger, ledger_stream) = match ledger? {
             None => (Vec::new(), None),
-            Some((l_avvik, l_stats, l_files, lines, dup)) => {
+            Some(Err(stream)) => (Vec::new(), Some(stream)),
+            Some(Ok((l_avvik, l_stats, l_files, lines, dup))) => {
                 avvik.extend(l_avvik);
                 stats.extend(l_stats);
                 files.extend(manifest::inputs_of("paid", &l_files));
                 ledger_duplicates = dup.len() as u64;
                 avvik.extend(dup);
-                match lines {
-                    Ok(stream) => (Vec::new(), Some(stream)),
-                    Err(held) => (held, None),
-                }
+                (lines, None)
             }
         };
         Ok(TerminInputs {
@@ -271,6 +305,15 @@ impl TerminInputs {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    // One `--paid` CSV file is streamed during the run; one found not in T-4 order (made by hand) or not
+    // UTF-8 stops that run early, and the termin is run again with the ledger held.
+    match run_with(args, true) {
+        Err(e) if e.is::<HoldLedger>() => run_with(args, false),
+        r => r,
+    }
+}
+
+fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
     let params = Params::new(args.termin, args.basis_date, args.auto_from);
     // [model (g)] never overwrite a finished termin by accident.
     if args.out.join(MANIFEST_FILE).exists() && !args.force {
@@ -287,7 +330,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.rates,
         &args.paid,
         params.basis_date.year(),
-        true,
+        stream_ledger,
     )?;
     timer.lap("read inputs");
     let outcome = {
@@ -329,7 +372,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 .open_file(writers::UTBETALT_FILE, true)
                 .with_context(ctx)?;
             let preview_rows = args.report_rows.min(xlsx::EXCEL_DATA_ROWS);
-            let (run, stream, syncs) = std::thread::scope(|s| -> anyhow::Result<_> {
+            let (run, stream, syncs, read) = std::thread::scope(|s| -> anyhow::Result<_> {
                 let (gtx, grx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
                 let (utx, urx) = std::sync::mpsc::sync_channel(writers::STREAM_QUEUE);
                 let gw = s.spawn(move || writers::drain_to(grx, grunnlag));
@@ -341,11 +384,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     preview_rows,
                     args.split_kommuner,
                 );
-                // A streamed ledger is read again alongside the run.
+                // A streamed ledger is read alongside the run.
                 let mut ledger = inputs
                     .ledger_stream
                     .as_ref()
-                    .map(|l| l.start(s, inputs.kommuner.as_ref()));
+                    .map(|l| (l, l.start(s, inputs.kommuner.as_ref())));
                 let (run, stream) = match stream {
                     Ok(mut stream) => {
                         let mut tap = PreviewTap {
@@ -356,7 +399,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                         let run = engine.run_streaming_fed(
                             inputs.kommuner.as_ref(),
                             &mut tap,
-                            ledger.as_mut().map(|(feed, _)| feed),
+                            ledger.as_mut().map(|(_, (feed, _))| feed),
                         );
                         // A basis shorter than the preview: the report gets all of it now.
                         tap.send_preview();
@@ -376,31 +419,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
                 }
-                // The ledger's reader, stopped early if the run stopped (the feed is dropped), first:
-                // a ledger that changed under the run explains whatever the run found wrong.
-                let mut fed = None;
-                if let Some((feed, reader)) = ledger {
-                    fed = Some(feed.digest.value());
+                // The ledger's reading, first: a ledger that cannot be streamed (a line out of order
+                // stops the run) or must not be used explains whatever the run found wrong.
+                let mut read = None;
+                if let Some((plan, (feed, reader))) = ledger {
                     drop(feed);
-                    match reader.join() {
-                        Ok(r) => r?,
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
+                    read = Some(plan.finish(reader)?);
                 }
                 let run = run?;
-                if let Some(l) = &inputs.ledger_stream {
-                    if fed != Some(l.digest) {
+                if let Some(read) = &read {
+                    if run.ledger_in.lines != read.lines {
                         bail!(
-                            "the ledger {} changed while the termin was computed; nothing written, run again",
-                            l.file.path
-                        );
-                    }
-                    if run.ledger_in.lines != l.lines {
-                        bail!(
-                            "internal error: the run took {} of the {} lines of the ledger {}; nothing written",
+                            "internal error: the run took {} of the {} lines of the ledger; nothing written",
                             run.ledger_in.lines,
-                            l.lines,
-                            l.file.path
+                            read.lines,
                         );
                     }
                 }
@@ -409,17 +441,22 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     .into_iter()
                     .map(|file| std::thread::spawn(move || file.sync_all()))
                     .collect();
-                Ok((run, stream, syncs))
+                Ok((run, stream, syncs, read))
             })?;
             let mut result = run;
             let (flags, all_lines) = stream.unwrap_or_default();
+            let read = read.unwrap_or_default();
             fill_reader_counts(&mut result, inputs);
+            result.counts.ledger_linjer_lest += read.duplicates;
             let mut avvik = inputs.avvik.clone();
+            avvik.extend(read.avvik);
+            let reader_avvik = avvik.len();
             avvik.append(&mut result.avvik);
             result.avvik = avvik;
-            // The report's Avvik sheet shows at most --report-rows of them: the engine's first that many go
-            // to the report thread now, the rest (counted only, unless the reader's were fewer) at the end.
-            let reader_avvik = inputs.avvik.len();
+            // The report's Avvik sheet shows at most --report-rows of them: it has the reader's, but for a
+            // streamed ledger's; those and the engine's first go to the report thread now, the rest (counted
+            // only, unless the reader's were fewer) at the end.
+            let reported = inputs.avvik.len();
             let engine_avvik = &result.avvik[reader_avvik..];
             let room = args
                 .report_rows
@@ -427,7 +464,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 .saturating_sub(reader_avvik);
             let sent = engine_avvik.len().min(room);
             // The report thread may have stopped on its own error, reported when it is joined.
-            let _ = avvik_tx.send(engine_avvik[..sent].to_vec());
+            let _ = avvik_tx.send(result.avvik[reported..reader_avvik + sent].to_vec());
             timer.lap("engine run + grunnlag/utbetalt");
 
             // Payment files first (T-5, SPEC §6): their register avvik belong in avvik.csv and rapport.xlsx.
@@ -514,7 +551,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             let mut m = manifest::build(
                 &result,
                 &inputs.rates,
-                inputs.manifest_inputs.clone(),
+                inputs
+                    .manifest_inputs
+                    .iter()
+                    .cloned()
+                    .chain(read.manifest_inputs)
+                    .collect(),
                 command_line,
                 args.auto_from,
                 outputs,

@@ -19,7 +19,7 @@ use crate::domain::basis::{
 };
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::{LedgerChanged, LedgerFeed, LedgerLine, LineKey, Origin};
+use crate::domain::ledger::{LedgerFeed, LedgerLine, LedgerOutOfOrder, LineKey, Origin};
 use crate::domain::money::from_ore;
 use crate::domain::person::{Extract, Flytting, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
@@ -1431,7 +1431,7 @@ impl<'a> Engine<'a> {
             Ok(s) => s,
             Err(RunError::MissingRate(e)) => return Err(e),
             // Collecting into memory cannot fail, and there is no streamed ledger.
-            Err(e @ (RunError::Sink(_) | RunError::LedgerChanged(_))) => {
+            Err(e @ (RunError::Sink(_) | RunError::LedgerOutOfOrder(_))) => {
                 unreachable!("collecting lines failed: {e}")
             }
         };
@@ -1459,7 +1459,7 @@ impl<'a> Engine<'a> {
             Ok(s) => Ok(s),
             Err(RunError::MissingRate(e)) => Err(e),
             // Discarding lines cannot fail, and there is no streamed ledger.
-            Err(e @ (RunError::Sink(_) | RunError::LedgerChanged(_))) => {
+            Err(e @ (RunError::Sink(_) | RunError::LedgerOutOfOrder(_))) => {
                 unreachable!("discarding lines failed: {e}")
             }
         }
@@ -1833,7 +1833,7 @@ pub enum RunError {
     #[error("writing the basis: {0}")]
     Sink(#[from] std::io::Error),
     #[error(transparent)]
-    LedgerChanged(#[from] LedgerChanged),
+    LedgerOutOfOrder(#[from] LedgerOutOfOrder),
 }
 
 /// A sink that keeps no line ([`Engine::run_sums`]).
@@ -2210,7 +2210,7 @@ pub struct LedgerConflict {
 
 /// A ledger line `l` repeating the payment (termin and key) of `first`, read before it: the warning
 /// `dobbel_reskontrolinje` when the amounts agree (the repeat is then dropped), else the run stops
-/// ([`dedupe_ledger`]; the streamed ledger's first pass, `input::ledger::scan`, the same).
+/// ([`dedupe_ledger`]; the streamed ledger's reader, `input::ledger::stream`, the same).
 pub fn repeated_payment(first: &LedgerLine, l: &LedgerLine) -> Result<Avvik, Box<LedgerConflict>> {
     if first.belop != l.belop {
         return Err(Box::new(LedgerConflict {

@@ -28,40 +28,6 @@ pub struct LedgerLine {
     pub origin: Origin,
 }
 
-/// A running digest of ledger lines — payment, amount (with its scale) and line number — to check that a
-/// ledger read twice gave the engine the very lines its first reading checked, whatever the file's bytes
-/// did in between. A multiply-rotate mix of whole words: cheap per line, and not meant to resist anyone
-/// crafting a collision (the checksum of the file is checked too).
-#[derive(Clone, Default)]
-pub struct LinesDigest(u64);
-
-impl LinesDigest {
-    fn mix(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    pub fn add(&mut self, l: &LedgerLine) {
-        let b = l.belop.serialize();
-        let (lo, hi) = b.split_at(8);
-        for w in [
-            l.key.fnr.number(),
-            u64::from(l.key.kommune.code()),
-            l.key.kode as u64,
-            l.key.ar as u64,
-            (l.termin.year as u64) << 8 | u64::from(l.termin.quarter),
-            u64::from_le_bytes(lo.try_into().unwrap_or_default()),
-            u64::from_le_bytes(hi.try_into().unwrap_or_default()),
-            l.origin.line().unwrap_or(u64::MAX),
-        ] {
-            self.mix(w);
-        }
-    }
-
-    pub fn value(&self) -> u64 {
-        self.0
-    }
-}
-
 impl LedgerLine {
     /// The payment the line records: one per (key, termin) (T-2). Sorting by it is the new ledger's
     /// order (T-4), the order `utbetalt.csv` is written in.
@@ -72,26 +38,25 @@ impl LedgerLine {
 
 /// The ledger read in (`--paid`), streamed to the engine in T-4 order in batches while the termin runs
 /// (issue 6: a chained run's memory must not grow with the ledger, which grows every termin). The lines
-/// come from one file found in T-4 order by a first pass over it (`input::ledger::scan`), which also
-/// reported its repeats; here a repeat of the payment just taken is dropped, as [`dedupe_ledger`] drops
-/// it, and a line out of order means the file changed since that pass.
+/// come from one file read once, during the run (`input::ledger::stream`), which checks each row, drops
+/// the repeats of a payment (as [`dedupe_ledger`] drops them) and sends on the first line out of T-4 order
+/// as the last one: the feed refuses it, which stops the run, and the file is then held instead.
 ///
 /// [`dedupe_ledger`]: crate::domain::engine::dedupe_ledger
 pub struct LedgerFeed {
     rx: Receiver<Vec<LedgerLine>>,
     batch: std::iter::Peekable<std::vec::IntoIter<LedgerLine>>,
     last: Option<(LineKey, Termin)>,
-    /// Lines taken (repeats not counted) and the sum of their amounts, in the order read.
+    /// Lines taken and the sum of their amounts, in the order read.
     pub lines: u64,
     pub sum: Decimal,
-    /// The lines taken.
-    pub digest: LinesDigest,
 }
 
-/// The streamed ledger was not in T-4 order after all: the file changed after its first pass.
+/// The streamed ledger is not in T-4 order (each payment after the one before): a file made by hand.
+/// `termin` then reads it again and holds it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the ledger (--paid) changed while the termin was computed (a line of {origin} is out of the order it had when first read); nothing written, run again")]
-pub struct LedgerChanged {
+#[error("the ledger (--paid) is not in the order termin writes utbetalt.csv in: {origin} is not after the line before it")]
+pub struct LedgerOutOfOrder {
     pub origin: String,
 }
 
@@ -103,11 +68,10 @@ impl LedgerFeed {
             last: None,
             lines: 0,
             sum: Decimal::ZERO,
-            digest: LinesDigest::default(),
         }
     }
 
-    /// The next line (repeats included), without taking it.
+    /// The next line, without taking it.
     fn peek(&mut self) -> Option<&LedgerLine> {
         while self.batch.peek().is_none() {
             // A closed channel is the end (the sender's own error is the reader thread's to report).
@@ -117,12 +81,13 @@ impl LedgerFeed {
         self.batch.peek()
     }
 
-    /// Takes the lines while `more(line)` holds and fewer than `max` are taken, dropping repeats.
+    /// Takes the lines while `more(line)` holds and fewer than `max` are taken; each must be a later
+    /// payment than the one before (a repeat never reaches the feed).
     fn take_while(
         &mut self,
         max: usize,
         more: impl Fn(&LedgerLine) -> bool,
-    ) -> Result<Vec<LedgerLine>, LedgerChanged> {
+    ) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
         let mut out = Vec::new();
         while out.len() < max {
             match self.peek() {
@@ -131,31 +96,26 @@ impl LedgerFeed {
             }
             let Some(l) = self.batch.next() else { break };
             let p = l.payment();
-            match self.last.map(|last| p.cmp(&last)) {
-                Some(std::cmp::Ordering::Less) => {
-                    return Err(LedgerChanged {
-                        origin: l.origin.to_string(),
-                    })
-                }
-                Some(std::cmp::Ordering::Equal) => continue,
-                _ => {}
+            if self.last.is_some_and(|last| p <= last) {
+                return Err(LedgerOutOfOrder {
+                    origin: l.origin.to_string(),
+                });
             }
             self.last = Some(p);
             self.lines += 1;
             self.sum += l.belop;
-            self.digest.add(&l);
             out.push(l);
         }
         Ok(out)
     }
 
     /// The lines of the persons up to and including number `fnr`, in T-4 order.
-    pub fn take_through(&mut self, fnr: &Fnr) -> Result<Vec<LedgerLine>, LedgerChanged> {
+    pub fn take_through(&mut self, fnr: &Fnr) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
         self.take_while(usize::MAX, |l| l.key.fnr <= *fnr)
     }
 
     /// The next `max` lines at most (the ledger's end: none).
-    pub fn take(&mut self, max: usize) -> Result<Vec<LedgerLine>, LedgerChanged> {
+    pub fn take(&mut self, max: usize) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
         self.take_while(max, |_| true)
     }
 }
@@ -240,10 +200,10 @@ mod tests {
     }
 
     #[test]
-    fn the_feed_hands_out_lines_by_person_across_batches_dropping_repeats() {
+    fn the_feed_hands_out_lines_by_person_across_batches() {
         let l = |p, ar, b, n| line(p, ar, b, n);
         let mut f = feed(vec![
-            vec![l(10, 2024, 100, 2), l(10, 2024, 100, 3), l(20, 2023, 5, 4)],
+            vec![l(10, 2024, 100, 2), l(20, 2023, 5, 4)],
             vec![],
             vec![l(20, 2024, -7, 5), l(30, 2024, 1, 6), l(40, 2024, 2, 7)],
         ]);
@@ -257,11 +217,11 @@ mod tests {
             origins(f.take_through(&l(9, 2024, 0, 0).key.fnr).unwrap()),
             Vec::<u64>::new()
         );
-        // Person 10's repeat (line 3) is dropped; person 20's lines span two batches.
         assert_eq!(
             origins(f.take_through(&l(10, 2024, 0, 0).key.fnr).unwrap()),
             [2]
         );
+        // Person 20's lines span two batches.
         assert_eq!(
             origins(f.take_through(&l(25, 2024, 0, 0).key.fnr).unwrap()),
             [4, 5]
@@ -273,17 +233,18 @@ mod tests {
     }
 
     #[test]
-    fn a_line_out_of_order_means_the_file_changed() {
+    fn a_line_not_after_the_one_before_is_refused() {
         let mut f = feed(vec![vec![line(20, 2024, 1, 2), line(10, 2024, 1, 3)]]);
         let e = f.take(10).unwrap_err();
         assert_eq!(e.origin, "paid.csv:3");
-        assert!(e
-            .to_string()
-            .contains("changed while the termin was computed"));
+        assert!(e.to_string().contains("not in the order"), "{e}");
         // The same payment with an earlier termin is out of order too.
         let mut later = line(10, 2024, 1, 2);
         later.termin = Termin::new(2025, 1).unwrap();
         let mut f = feed(vec![vec![later, line(10, 2024, 1, 3)]]);
         assert!(f.take(10).is_err());
+        // And a repeat of the same payment (the reader drops repeats before they reach the feed).
+        let mut f = feed(vec![vec![line(10, 2024, 1, 2)], vec![line(10, 2024, 1, 3)]]);
+        assert_eq!(f.take(10).unwrap_err().origin, "paid.csv:3");
     }
 }

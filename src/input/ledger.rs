@@ -1,15 +1,14 @@
 //! Ledger files (`--paid`, SPEC T-2): the columns of `utbetalt.csv` — `termin`, `kommunenummer`, `fnr`,
 //! `kode`, `ar`, `belop`. A negative `belop` is a deduction (trekk) and is valid.
 //!
-//! [`load`] holds every line; [`scan`] and [`stream`] read one file twice instead — checked first,
-//! then streamed to the engine during the run — so that a chained run's memory does not grow with the
-//! ledger.
+//! [`load`] holds every line; [`stream`] sends one file's lines to the engine during the run instead,
+//! so that a chained run's memory does not grow with the ledger.
 //!
 //! [`dedupe_ledger`]: crate::domain::engine::dedupe_ledger
 
 use crate::domain::avvik::Avvik;
 use crate::domain::engine::{repeated_payment, LedgerConflict};
-use crate::domain::ledger::{LedgerLine, LineKey, LinesDigest, Origin};
+use crate::domain::ledger::{LedgerLine, LineKey, Origin};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
 use crate::input::check::{count, KnrLookup, RowCheck};
@@ -42,82 +41,121 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded<Vec<LedgerLi
     Ok(out)
 }
 
-/// What the first pass over a ledger file found ([`scan`]).
+/// What [`stream`] found reading a ledger file.
 pub struct LedgerScan {
-    /// Every line in T-4 order ((key, termin), the order `termin` writes `utbetalt.csv` in), so the file
-    /// can be streamed to the engine ([`stream`]) instead of held.
+    /// Every line in T-4 order ((key, termin), the order `termin` writes `utbetalt.csv` in). When not, the
+    /// lines sent end with the first line out of that order, and the file must be held instead.
     pub in_order: bool,
-    /// Lines read less the repeats dropped, and their digest (meaningful when `in_order`).
+    /// Lines sent less the one out of order (repeats are not sent).
     pub lines: u64,
-    pub digest: u64,
-    /// When `in_order`: the repeats' warnings (`dobbel_reskontrolinje`), in file order, or the first repeat
-    /// with another amount — what [`dedupe_ledger`] gives for the same lines.
+    /// The repeats' warnings (`dobbel_reskontrolinje`), in file order, or the first repeat with another
+    /// amount — what [`dedupe_ledger`] gives for the same lines (in T-4 order a repeat is next to the line
+    /// it repeats).
     pub repeats: Result<Vec<Avvik>, Box<LedgerConflict>>,
 }
 
-/// The state of [`scan`]'s walk through the lines.
+/// Lines handed on at a time by [`stream`].
+pub const STREAM_BATCH: usize = 1 << 16;
+
+/// The state of [`stream`]'s walk through the lines.
 struct Walk {
-    /// The first line of the payment (termin and key) last seen; `None` once a line is out of order.
-    first: Option<LedgerLine>,
+    /// Where the lines go; `None` once a line out of order has been sent (nothing more is).
+    tx: Option<SyncSender<Vec<LedgerLine>>>,
+    batch: Vec<LedgerLine>,
+    /// The last line sent when `batch` is empty (the first line of the payment last seen).
+    sent: Option<LedgerLine>,
     in_order: bool,
     lines: u64,
-    digest: LinesDigest,
     repeats: Result<Vec<Avvik>, Box<LedgerConflict>>,
 }
 
-/// The first pass over one ledger file: each row checked as [`load`] checks it (the same avvik and counts),
-/// and whether the lines are in T-4 order, with their repeats (which that order puts side by side), without
-/// holding a line. A file in that order is then read again while the termin runs ([`stream`]): a chained
-/// run's memory does not grow with the ledger, which grows every termin (issue 6).
-pub fn scan(path: &Path, opts: &LoadOptions) -> Result<Loaded<LedgerScan>, InputError> {
+impl Walk {
+    fn add(&mut self, l: LedgerLine) {
+        if self.tx.is_none() {
+            return;
+        }
+        let before = self.batch.last().or(self.sent.as_ref());
+        match before.map(|b| (l.payment().cmp(&b.payment()), b)) {
+            None | Some((std::cmp::Ordering::Greater, _)) => {
+                self.lines += 1;
+                self.push(l);
+            }
+            Some((std::cmp::Ordering::Equal, first)) => {
+                // The first repeat with another amount stops the run; later ones are not looked at.
+                if let Ok(avvik) = &mut self.repeats {
+                    match repeated_payment(first, &l) {
+                        Ok(a) => avvik.push(a),
+                        Err(e) => self.repeats = Err(e),
+                    }
+                }
+            }
+            Some((std::cmp::Ordering::Less, _)) => {
+                // Sent as the last line: the feed refuses it, which stops the run early.
+                self.in_order = false;
+                self.push(l);
+                self.flush();
+                self.tx = None;
+            }
+        }
+    }
+
+    fn push(&mut self, l: LedgerLine) {
+        self.batch.push(l);
+        if self.batch.len() == STREAM_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.sent = self.batch.last().cloned();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
+        if let Some(tx) = &self.tx {
+            // A closed receiver: the run stopped; its own error is reported. The file is read on, for
+            // its checks and counts.
+            let _ = tx.send(batch);
+        }
+    }
+}
+
+/// Reads one ledger file once, while the termin runs: each row checked as [`load`] checks it (the same
+/// avvik and counts), and the accepted lines sent to the engine's
+/// [`LedgerFeed`](crate::domain::ledger::LedgerFeed) in batches of [`STREAM_BATCH`], without holding them:
+/// a chained run's memory does not grow with the ledger, which grows every termin (issue 6). This needs the
+/// lines in T-4 order, the order `termin` writes `utbetalt.csv` in; that order puts a repeat of a payment
+/// next to the line it repeats, so repeats are dropped here (and reported, as [`dedupe_ledger`] reports
+/// them). A file not in that order, or not UTF-8 (read again from the start as Windows-1252), cannot be
+/// streamed: the caller must hold it instead ([`LedgerScan::in_order`], [`InputFile::utf8`]).
+///
+/// The sends block while the engine is behind; run it on a thread pool of its own, so that a blocked send
+/// never holds a thread the engine needs.
+pub fn stream(
+    path: &Path,
+    opts: &LoadOptions,
+    tx: SyncSender<Vec<LedgerLine>>,
+) -> Result<Loaded<LedgerScan>, InputError> {
     let read = read_one(
         path,
         opts,
         |_| Walk {
-            first: None,
+            tx: Some(tx.clone()),
+            batch: Vec::with_capacity(STREAM_BATCH),
+            sent: None,
             in_order: true,
             lines: 0,
-            digest: LinesDigest::default(),
             repeats: Ok(Vec::new()),
         },
-        |w, l| {
-            if !w.in_order {
-                return;
-            }
-            w.lines += 1;
-            let Some(first) = &w.first else {
-                w.digest.add(&l);
-                w.first = Some(l);
-                return;
-            };
-            match l.payment().cmp(&first.payment()) {
-                std::cmp::Ordering::Greater => {
-                    w.digest.add(&l);
-                    w.first = Some(l);
-                }
-                std::cmp::Ordering::Equal => {
-                    w.lines -= 1;
-                    // The first repeat with another amount stops the run; later ones are not looked at.
-                    if let Ok(avvik) = &mut w.repeats {
-                        match repeated_payment(first, &l) {
-                            Ok(a) => avvik.push(a),
-                            Err(e) => w.repeats = Err(e),
-                        }
-                    }
-                }
-                std::cmp::Ordering::Less => {
-                    w.in_order = false;
-                    w.first = None;
-                }
-            }
-        },
+        Walk::add,
     )?;
+    let mut walk = read.lines;
+    walk.flush();
     Ok(Loaded {
         data: LedgerScan {
-            in_order: read.lines.in_order,
-            lines: read.lines.lines,
-            digest: read.lines.digest.value(),
-            repeats: read.lines.repeats,
+            in_order: walk.in_order,
+            lines: walk.lines,
+            repeats: walk.repeats,
         },
         avvik: read.avvik,
         stats: vec![read.stats],
@@ -125,37 +163,11 @@ pub fn scan(path: &Path, opts: &LoadOptions) -> Result<Loaded<LedgerScan>, Input
     })
 }
 
-/// Lines handed on at a time by [`stream`].
-pub const STREAM_BATCH: usize = 1 << 16;
-
-/// The second pass over a ledger file found in T-4 order by [`scan`]: its lines, in batches of
-/// [`STREAM_BATCH`], sent to the engine's [`LedgerFeed`](crate::domain::ledger::LedgerFeed) while the
-/// termin runs (avvik and counts are the first pass's). Returns the file as read now: its checksum must be
-/// the first pass's. The sends block while the engine is behind; run it on a thread pool of its own, so
-/// that a blocked send never holds a thread the engine needs. Stops sending (and reads on) once the
-/// receiver is gone.
-pub fn stream(
-    path: &Path,
-    opts: &LoadOptions,
-    tx: SyncSender<Vec<LedgerLine>>,
-) -> Result<InputFile, InputError> {
-    let sender = tx.clone();
-    let read = read_one(
-        path,
-        opts,
-        |_| Vec::with_capacity(STREAM_BATCH),
-        move |batch, l| {
-            batch.push(l);
-            if batch.len() == STREAM_BATCH {
-                // A closed receiver: the run stopped; its own error is reported.
-                let _ = sender.send(std::mem::replace(batch, Vec::with_capacity(STREAM_BATCH)));
-            }
-        },
-    )?;
-    if !read.lines.is_empty() {
-        let _ = tx.send(read.lines);
-    }
-    Ok(read.file)
+/// Opens a ledger file and checks its header has the columns, without reading its rows: a file that
+/// cannot be read as a ledger at all stops the run before it starts.
+pub fn check_header(path: &Path) -> Result<(), InputError> {
+    let (t, _) = table::open_single(path, "utbetalt")?;
+    t.resolve(&COLS).map(|_| ())
 }
 
 /// One ledger file read: its lines as `add` gathered them, and what the reader says of it.
