@@ -183,6 +183,11 @@ impl PersonIndex {
         &self.rows
     }
 
+    /// The fnr numbers of [`PersonIndex::rows_in_fnr_order`], position by position.
+    fn numbers_in_fnr_order(&self) -> &[u64] {
+        &self.nums
+    }
+
     /// For every row, its position in fnr order.
     fn positions_of_rows(&self) -> Vec<u32> {
         let mut pos = vec![0u32; self.rows.len()];
@@ -1495,7 +1500,10 @@ impl<'a> Engine<'a> {
         // come out sorted by key, so the whole basis is in (fnr, kommune, kode, ar) order without sorting
         // millions of lines.
         let rows = self.rows_in_fnr_order();
-        let number_at = |k: usize| fnr_number(&personer[rows[k] as usize].fnr);
+        // The person numbers in that order, from the index (not from the persons, which are in extract
+        // order: a cache miss each).
+        let nums = self.persons.numbers_in_fnr_order();
+        let number_at = |k: usize| nums[k];
         let streamed = feed.is_some();
         // T-4 order of a ledger held in memory: (key, termin), ties in the order read.
         let mut old: Vec<&LedgerLine> = self.ledger.iter().collect();
@@ -1526,14 +1534,13 @@ impl<'a> Engine<'a> {
             // The ledger lines of this chunk: person numbers after the previous chunk's last (from the
             // very start for the first chunk) up to this chunk's last; those after the last person's are
             // carried at the end.
-            let owned = match feed.as_deref_mut() {
+            let (owned, owned_fnr) = match feed.as_deref_mut() {
                 Some(f) => f.take_through(&personer[rows[chunk_end - 1] as usize].fnr)?,
-                None => Vec::new(),
+                None => (Vec::new(), Vec::new()),
             };
-            let (owned_refs, owned_fnr): (Vec<&LedgerLine>, Vec<u64>);
+            let owned_refs: Vec<&LedgerLine>;
             let (chunk_old, chunk_fnr): (&[&LedgerLine], &[u64]) = if streamed {
                 owned_refs = owned.iter().collect();
-                owned_fnr = owned.iter().map(|l| fnr_number(&l.key.fnr)).collect();
                 (&owned_refs, &owned_fnr)
             } else {
                 let hi = old_fnr.partition_point(|&f| f <= number_at(chunk_end - 1));

@@ -82,11 +82,13 @@ impl LedgerFeed {
     }
 
     /// Takes the lines while `more(line)` holds and fewer than `max` are taken; each must be a later
-    /// payment than the one before (a repeat never reaches the feed).
+    /// payment than the one before (a repeat never reaches the feed). `nums`, when given, gets each line's
+    /// person number (read while the line is at hand).
     fn take_while(
         &mut self,
         max: usize,
         more: impl Fn(&LedgerLine) -> bool,
+        mut nums: Option<&mut Vec<u64>>,
     ) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
         let mut out = Vec::new();
         while out.len() < max {
@@ -104,19 +106,28 @@ impl LedgerFeed {
             self.last = Some(p);
             self.lines += 1;
             self.sum += l.belop;
+            if let Some(nums) = nums.as_deref_mut() {
+                nums.push(l.key.fnr.number());
+            }
             out.push(l);
         }
         Ok(out)
     }
 
-    /// The lines of the persons up to and including number `fnr`, in T-4 order.
-    pub fn take_through(&mut self, fnr: &Fnr) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
-        self.take_while(usize::MAX, |l| l.key.fnr <= *fnr)
+    /// The lines of the persons up to and including number `fnr`, in T-4 order, and their person
+    /// numbers ([`Fnr::number`]).
+    pub fn take_through(
+        &mut self,
+        fnr: &Fnr,
+    ) -> Result<(Vec<LedgerLine>, Vec<u64>), LedgerOutOfOrder> {
+        let mut nums = Vec::new();
+        let lines = self.take_while(usize::MAX, |l| l.key.fnr <= *fnr, Some(&mut nums))?;
+        Ok((lines, nums))
     }
 
     /// The next `max` lines at most (the ledger's end: none).
     pub fn take(&mut self, max: usize) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
-        self.take_while(max, |_| true)
+        self.take_while(max, |_| true, None)
     }
 }
 
@@ -214,18 +225,20 @@ mod tests {
         };
         // Nobody before person 10.
         assert_eq!(
-            origins(f.take_through(&l(9, 2024, 0, 0).key.fnr).unwrap()),
+            origins(f.take_through(&l(9, 2024, 0, 0).key.fnr).unwrap().0),
             Vec::<u64>::new()
         );
         assert_eq!(
-            origins(f.take_through(&l(10, 2024, 0, 0).key.fnr).unwrap()),
+            origins(f.take_through(&l(10, 2024, 0, 0).key.fnr).unwrap().0),
             [2]
         );
         // Person 20's lines span two batches.
+        let (lines, nums) = f.take_through(&l(25, 2024, 0, 0).key.fnr).unwrap();
         assert_eq!(
-            origins(f.take_through(&l(25, 2024, 0, 0).key.fnr).unwrap()),
-            [4, 5]
+            nums,
+            lines.iter().map(|l| l.key.fnr.number()).collect::<Vec<_>>()
         );
+        assert_eq!(origins(lines), [4, 5]);
         assert_eq!(origins(f.take(1).unwrap()), [6]);
         assert_eq!(origins(f.take(5).unwrap()), [7]);
         assert!(f.take(5).unwrap().is_empty());
