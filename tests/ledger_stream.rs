@@ -3,8 +3,8 @@
 //! hold that to the same ledger held in memory: the same basis lines, the same new ledger, the same
 //! summary (counts, sums, avvik in the same order), for chunk sizes that cut the ledger anywhere — with
 //! repeated payments (dropped), and lines of persons absent from the extract before the first person,
-//! between persons and after the last. And a ledger out of T-4 order stops the streamed run at its first
-//! line out of order, to be held instead.
+//! between persons and after the last, and batches of lines cut anywhere. And a ledger the run cannot use
+//! (out of T-4 order, a rejected row, a repeat with another amount) stops the streamed run early.
 
 use assert_cmd::Command;
 use std::fs;
@@ -13,6 +13,7 @@ use tilskudd::cmd::common::InputArgs;
 use tilskudd::cmd::termin::{HoldLedger, LedgerRead, TerminInputs};
 use tilskudd::domain::basis::{BasisLine, TerminSummary};
 use tilskudd::domain::engine::{merge_ledger, Engine, LedgerEntry, LineSink, Params, RunError};
+use tilskudd::domain::ledger::FeedError;
 use tilskudd::domain::ledger::LedgerLine;
 use tilskudd::domain::termin::Termin;
 
@@ -172,8 +173,11 @@ fn held_and_streamed(
         .unwrap();
     let held = held.got;
 
-    let inputs = load(g, paid, true);
-    for &chunk in chunks {
+    let mut inputs = load(g, paid, true);
+    // Batches of lines from the reader cut the ledger elsewhere than the chunks of persons; a batch of 1
+    // to 3 lines puts a repeat right after a batch's end.
+    for (&chunk, batch) in chunks.iter().zip([1, 2, 3, 1000].into_iter().cycle()) {
+        inputs.ledger_stream.as_mut().unwrap().set_batch(batch);
         let (summary, got, read) = streamed(&inputs, termin, chunk);
         let summary = summary.unwrap();
         let read = read.unwrap();
@@ -196,11 +200,14 @@ fn held_and_streamed(
                 held_inputs.manifest_inputs.iter().collect::<Vec<_>>()
             )
         );
-        assert_eq!(read.lines, summary.ledger_in.lines, "chunk {chunk}");
+        assert_eq!(
+            read.lines, summary.ledger_in.lines,
+            "chunk {chunk}, batch {batch}"
+        );
         assert_eq!(
             format!("{summary:?}"),
             format!("{held_summary:?}"),
-            "summary, chunk {chunk}"
+            "summary, chunk {chunk}, batch {batch}"
         );
         assert!(got.lines == held.lines, "basis lines, chunk {chunk}");
         assert!(got.ledger == held.ledger, "new ledger, chunk {chunk}");
@@ -303,34 +310,56 @@ fn a_streamed_ledger_at_the_edges() {
     assert_eq!(s.counts.ledger_linjer_uten_person, body.len() as u64);
 }
 
-/// A ledger out of T-4 order (made by hand) cannot be streamed: the reader sends lines up to the first one
-/// out of order, the engine refuses that one and stops, and the reading asks for the file to be held
-/// (`termin` then runs again with it held: `tests/termin_cli.rs`).
+/// A ledger the run cannot use stops the streamed run early: the reader tells the engine to stop at the
+/// first line out of T-4 order (made by hand: the reading then asks for the file to be held, and `termin`
+/// computes again with it held, `tests/termin_cli.rs`), at a rejected row, or at a repeat with another
+/// amount (the reading then refuses the file, as the held ledger's reader does).
 #[test]
-fn a_ledger_out_of_order_stops_the_streamed_run_at_its_first_line_out_of_order() {
+fn a_ledger_the_run_cannot_use_stops_the_streamed_run_early() {
     let dir = tempfile::tempdir().unwrap();
     let (g, q4) = q4(dir.path(), 300);
     let termin: Termin = "2025-Q1".parse().unwrap();
-    // Q4's ledger with its 101st and 102nd lines swapped (file lines 102 and 103).
-    let mut lines: Vec<&str> = q4.lines().collect();
+    let lines: Vec<&str> = q4.lines().collect();
     assert!(lines.len() > 200);
-    lines.swap(101, 102);
     let paid_path = dir.path().join("paid.csv");
-    fs::write(&paid_path, lines.join("\n") + "\n").unwrap();
-    let inputs = load(&g, &paid_path, true);
-    let (run, got, read) = streamed(&inputs, termin, 7);
-    match run {
-        Err(RunError::LedgerOutOfOrder(e)) => assert!(e.origin.ends_with("paid.csv:103"), "{e}"),
-        r => panic!("{:?}", r.map(|s| s.counts)),
-    }
-    // The run stopped there: it wrote the lines of fewer persons than the extract has.
-    let owners: std::collections::BTreeSet<_> = got.lines.iter().map(|l| l.key.fnr).collect();
-    assert!(
-        owners.len() < inputs.extract.personer.len() / 2,
-        "{}",
-        owners.len()
-    );
-    let hold = read.unwrap_err();
-    let hold = hold.downcast_ref::<HoldLedger>().expect("hold the ledger");
+    // Runs over Q4's ledger with line `at` (0 = the header) made by `edit`, in batches of 7 lines.
+    let case = |at: usize, edit: &dyn Fn(&[&str]) -> Vec<String>| {
+        let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        let new = edit(&lines[at - 1..=at]);
+        text.splice(at..=at, new);
+        fs::write(&paid_path, text.join("\n") + "\n").unwrap();
+        let mut inputs = load(&g, &paid_path, true);
+        inputs.ledger_stream.as_mut().unwrap().set_batch(7);
+        let (run, got, read) = streamed(&inputs, termin, 7);
+        assert!(
+            matches!(run, Err(RunError::Ledger(FeedError::Stopped))),
+            "{:?}",
+            run.map(|s| s.counts)
+        );
+        // The run stopped there: it wrote the lines of fewer persons than the extract has.
+        let owners: std::collections::BTreeSet<_> = got.lines.iter().map(|l| l.key.fnr).collect();
+        assert!(
+            owners.len() < inputs.extract.personer.len() / 2,
+            "{}",
+            owners.len()
+        );
+        read.unwrap_err()
+    };
+    // Lines 101 and 102 swapped.
+    let e = case(102, &|two| vec![two[1].to_string(), two[0].to_string()]);
+    let hold = e.downcast_ref::<HoldLedger>().expect("hold the ledger");
     assert_eq!(hold.why, "not in the order termin writes utbetalt.csv in");
+    // A termin that is no termin.
+    let e = case(100, &|two| vec![two[1].replacen(",", "-Q9,", 1)]);
+    assert!(e.to_string().contains("1 rejected row(s)"), "{e}");
+    // Line 100 again, with another amount.
+    let e = case(100, &|two| {
+        let belop = two[1].rsplit(',').next().unwrap();
+        let other = format!("{}1.00", &two[1][..two[1].len() - belop.len()]);
+        vec![two[1].to_string(), other]
+    });
+    assert!(
+        e.to_string().contains("twice with different amounts"),
+        "{e:#}"
+    );
 }

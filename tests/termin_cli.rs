@@ -456,26 +456,51 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
         out
     };
     std::fs::write(q("twice.csv"), twice(None)).unwrap();
+    // A run whose ledger is streamed says nothing of it; one that has to hold it after all says so.
+    let streamed = |(code, _, err): (i32, String, String)| {
+        assert_eq!(code, 0, "{err}");
+        !err.contains("cannot be streamed")
+    };
+    // A small Avvik sheet: the repeats' warnings fill it.
+    let rows = ["--report-rows", "3"];
+    assert!(streamed(termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("twice.csv")],
+        &q("t"),
+        &rows
+    )));
+    // The same file held (with a second, empty, ledger file): the same avvik.csv and report.
+    std::fs::write(q("empty.csv"), "termin,kommunenummer,fnr,kode,ar,belop\n").unwrap();
+    assert!(streamed(termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("twice.csv"), &q("empty.csv")],
+        &q("h"),
+        &rows
+    )));
     assert_eq!(
-        termin("2024-Q3", "dsf", "rates", &[&q("twice.csv")], &q("t"), &[]).0,
-        0
+        std::fs::read(q("t/avvik.csv")).unwrap(),
+        std::fs::read(q("h/avvik.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(q("t/rapport.xlsx")).unwrap(),
+        std::fs::read(q("h/rapport.xlsx")).unwrap()
     );
     // The lines of q2 in reverse order (the header first): held in memory and sorted.
     let mut rev: Vec<&str> = q2.lines().collect();
     rev[1..].reverse();
     std::fs::write(q("reversed.csv"), rev.join("\n") + "\n").unwrap();
-    assert_eq!(
-        termin(
-            "2024-Q3",
-            "dsf",
-            "rates",
-            &[&q("reversed.csv")],
-            &q("r"),
-            &[]
-        )
-        .0,
-        0
-    );
+    assert!(!streamed(termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("reversed.csv")],
+        &q("r"),
+        &[]
+    )));
     // q2's ledger in Windows-1252, with a note column (`Ø` is the byte D8) on its last line.
     let mut cp1252 = Vec::new();
     for (i, l) in q2.lines().enumerate() {
@@ -489,13 +514,40 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     }
     assert!(std::str::from_utf8(&cp1252).is_err());
     std::fs::write(q("cp1252.csv"), cp1252).unwrap();
+    assert!(!streamed(termin(
+        "2024-Q3",
+        "dsf",
+        "rates",
+        &[&q("cp1252.csv")],
+        &q("w"),
+        &[]
+    )));
+    // Only the ledger is read again: the other inputs are read once.
+    let o = cargo_bin_cmd!("tilskudd")
+        .env("TILSKUDD_TIMING", "1")
+        .args(["termin", "2024-Q3", "--dsf"])
+        .arg(data("dsf"))
+        .arg("--rates")
+        .arg(data("rates"))
+        .arg("--kommuner")
+        .arg(data("kommuner.csv"))
+        .arg("--paid")
+        .arg(q("reversed.csv"))
+        .arg("--out")
+        .arg(q("r2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("timing: read inputs").count(), 1, "{err}");
     assert_eq!(
-        termin("2024-Q3", "dsf", "rates", &[&q("cp1252.csv")], &q("w"), &[]).0,
-        0
+        err.matches("timing: read the ledger again, held").count(),
+        1,
+        "{err}"
     );
     for f in ["grunnlag.csv", "kommuner.csv", "utbetalt.csv"] {
         let one = std::fs::read(q("one").join(f)).unwrap();
-        for other in ["t", "r", "w"] {
+        for other in ["t", "h", "r", "w"] {
             assert_eq!(std::fs::read(q(other).join(f)).unwrap(), one, "{other}/{f}");
         }
     }

@@ -8,7 +8,7 @@ use crate::domain::basis::{BasisLine, TerminSummary};
 use crate::domain::engine::{Engine, Params, RunError};
 use crate::domain::ids::Kontonr;
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::{LedgerFeed, LedgerLine};
+use crate::domain::ledger::{LedgerBatch, LedgerFeed, LedgerLine};
 use crate::domain::money::fmt_money;
 use crate::domain::person::Extract;
 use crate::domain::rates::{RateCode, RateStatus, RateTable};
@@ -80,9 +80,11 @@ pub struct TerminInputs {
     /// A ledger file read during the run instead of held (issue 6); its avvik, counts and checksum are
     /// known once the run has read it ([`LedgerRead`]), and are not in the fields below.
     pub ledger_stream: Option<StreamedLedger>,
-    /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`).
+    /// Ledger lines dropped as repeats of the same payment (`dobbel_reskontrolinje`); a streamed
+    /// ledger's are in its [`LedgerRead`].
     pub ledger_duplicates: u64,
-    /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger.
+    /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger (a streamed ledger's are in
+    /// its [`LedgerRead`]); `stats` and `manifest_inputs` likewise.
     pub avvik: Vec<Avvik>,
     pub stats: Vec<FileStats>,
     pub manifest_inputs: Vec<ManifestInput>,
@@ -96,6 +98,8 @@ pub struct StreamedLedger {
     pub path: PathBuf,
     run_year: i32,
     reject_synthetic: bool,
+    /// Lines sent to the engine at a time.
+    batch: usize,
 }
 
 /// What the reading of a streamed ledger says of it, once the run has read it: what
@@ -121,9 +125,15 @@ pub struct HoldLedger {
 
 /// The ledger's reader thread: the file's reading, once it is read whole.
 pub type LedgerReader<'s> =
-    std::thread::ScopedJoinHandle<'s, anyhow::Result<input::Loaded<input::ledger::LedgerScan>>>;
+    std::thread::ScopedJoinHandle<'s, anyhow::Result<input::Loaded<input::ledger::Streamed>>>;
 
 impl StreamedLedger {
+    /// Sends the engine `n` lines at a time instead of [`input::ledger::STREAM_BATCH`] (tests: batches
+    /// that cut the ledger anywhere).
+    pub fn set_batch(&mut self, n: usize) {
+        self.batch = n;
+    }
+
     /// Reads the file on a thread (and thread pool) of its own, sending its lines to the feed the engine
     /// takes them from.
     pub fn start<'s>(
@@ -140,11 +150,21 @@ impl StreamedLedger {
             };
             // Its own pool (as many threads as the engine's, which checks rows while the engine runs): a
             // send that waits for the engine must not hold a thread the engine needs.
-            let pool = rayon::ThreadPoolBuilder::new()
+            let read = rayon::ThreadPoolBuilder::new()
                 .num_threads(rayon::current_num_threads())
-                .build()?;
-            pool.install(|| input::ledger::stream(&self.path, &opts, tx))
-                .context("reading the ledger (--paid)")
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|pool| {
+                    pool.install(|| {
+                        input::ledger::stream(&self.path, &opts, tx.clone(), self.batch)
+                    })
+                    .context("reading the ledger (--paid)")
+                });
+            if read.is_err() {
+                // Not the end of the ledger: the run must not go on without the rest of it.
+                let _ = tx.send(LedgerBatch::Stop);
+            }
+            read
         });
         (LedgerFeed::new(rx), reader)
     }
@@ -182,6 +202,31 @@ impl StreamedLedger {
             manifest_inputs: manifest::inputs_of("paid", &l.files),
             lines: l.data.lines,
             duplicates,
+        })
+    }
+}
+
+/// A ledger read whole and held: its lines less repeats, and what the reader says of it.
+struct HeldLedger {
+    lines: Vec<LedgerLine>,
+    avvik: Vec<Avvik>,
+    /// The repeats' warnings (`dobbel_reskontrolinje`).
+    repeats: Vec<Avvik>,
+    stats: Vec<FileStats>,
+    manifest_inputs: Vec<ManifestInput>,
+}
+
+impl HeldLedger {
+    fn load(paid: &[PathBuf], opts: &LoadOptions) -> anyhow::Result<HeldLedger> {
+        let l = input::load_ledger(paid, opts).context("reading the ledger (--paid)")?;
+        refuse_rejected_ledger_rows(&l)?;
+        let (lines, repeats) = crate::domain::engine::dedupe_ledger(l.data)?;
+        Ok(HeldLedger {
+            lines,
+            avvik: l.avvik,
+            repeats,
+            stats: l.stats,
+            manifest_inputs: manifest::inputs_of("paid", &l.files),
         })
     }
 }
@@ -244,13 +289,11 @@ impl TerminInputs {
                             path: path.clone(),
                             run_year,
                             reject_synthetic: input.no_synthetic,
+                            batch: input::ledger::STREAM_BATCH,
                         })));
                     }
                 }
-                let l = input::load_ledger(paid, &opts).context("reading the ledger (--paid)")?;
-                refuse_rejected_ledger_rows(&l)?;
-                let (lines, dup) = crate::domain::engine::dedupe_ledger(l.data)?;
-                Ok(Some(Ok((l.avvik, l.stats, l.files, lines, dup))))
+                Ok(Some(Ok(HeldLedger::load(paid, &opts)?)))
             });
             let dsf = input::load_dsf(&input.dsf, &opts)
                 .with_context(|| format!("reading the DSF extract {}", input.dsf.display()));
@@ -272,13 +315,13 @@ impl TerminInputs {
         let (ledger, ledger_stream) = match ledger? {
             None => (Vec::new(), None),
             Some(Err(stream)) => (Vec::new(), Some(stream)),
-            Some(Ok((l_avvik, l_stats, l_files, lines, dup))) => {
-                avvik.extend(l_avvik);
-                stats.extend(l_stats);
-                files.extend(manifest::inputs_of("paid", &l_files));
-                ledger_duplicates = dup.len() as u64;
-                avvik.extend(dup);
-                (lines, None)
+            Some(Ok(held)) => {
+                ledger_duplicates = held.repeats.len() as u64;
+                avvik.extend(held.avvik);
+                avvik.extend(held.repeats);
+                stats.extend(held.stats);
+                files.extend(held.manifest_inputs);
+                (held.lines, None)
             }
         };
         Ok(TerminInputs {
@@ -294,6 +337,27 @@ impl TerminInputs {
         })
     }
 
+    /// A streamed ledger that could not be streamed ([`HoldLedger`]) read again and held, as `load`
+    /// holds a ledger: its avvik, counts and checksum after the other inputs'.
+    pub fn hold_ledger(&mut self) -> anyhow::Result<()> {
+        let Some(stream) = self.ledger_stream.take() else {
+            return Ok(());
+        };
+        let opts = LoadOptions {
+            run_year: stream.run_year,
+            reject_synthetic: stream.reject_synthetic,
+            kommuner: self.kommuner.as_ref(),
+        };
+        let held = HeldLedger::load(std::slice::from_ref(&stream.path), &opts)?;
+        self.ledger_duplicates = held.repeats.len() as u64;
+        self.avvik.extend(held.avvik);
+        self.avvik.extend(held.repeats);
+        self.stats.extend(held.stats);
+        self.manifest_inputs.extend(held.manifest_inputs);
+        self.ledger = held.lines;
+        Ok(())
+    }
+
     fn stats_of(&self, file: &str) -> Option<&FileStats> {
         self.stats.iter().find(|s| s.file == file)
     }
@@ -305,15 +369,6 @@ impl TerminInputs {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    // One `--paid` CSV file is streamed during the run; one found not in T-4 order (made by hand) or not
-    // UTF-8 stops that run early, and the termin is run again with the ledger held.
-    match run_with(args, true) {
-        Err(e) if e.is::<HoldLedger>() => run_with(args, false),
-        r => r,
-    }
-}
-
-fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
     let params = Params::new(args.termin, args.basis_date, args.auto_from);
     // [model (g)] never overwrite a finished termin by accident.
     if args.out.join(MANIFEST_FILE).exists() && !args.force {
@@ -325,16 +380,39 @@ fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
     // Payment options are checked before any work, so a typo in --debtor-account fails in a second.
     let pay_opts = payment_options(args, params.basis_date)?;
     let mut timer = PhaseTimer::from_env();
-    let inputs = TerminInputs::load(
+    let mut inputs = TerminInputs::load(
         &args.input,
         &args.rates,
         &args.paid,
         params.basis_date.year(),
-        stream_ledger,
+        true,
     )?;
     timer.lap("read inputs");
-    let outcome = {
-        let inputs = &inputs;
+    // One `--paid` CSV file is streamed during the run; one found not in T-4 order (made by hand) or not
+    // UTF-8 stops that run early, and it is computed again with the ledger held (the other inputs as read).
+    let outcome = match compute(args, &params, &pay_opts, &mut timer, &inputs) {
+        Err(e) if e.is::<HoldLedger>() => {
+            eprintln!("note: {e}");
+            inputs.hold_ledger()?;
+            timer.lap("read the ledger again, held");
+            compute(args, &params, &pay_opts, &mut timer, &inputs)
+        }
+        r => r,
+    };
+    drop_in_background(inputs);
+    outcome
+}
+
+/// The termin over inputs read: the engine run, the outputs written and committed, the summary printed.
+fn compute(
+    args: &Args,
+    params: &Params,
+    pay_opts: &PaymentOptions,
+    timer: &mut PhaseTimer,
+    inputs: &TerminInputs,
+) -> anyhow::Result<Outcome> {
+    let params = *params;
+    {
         let register = inputs.kommuner.as_ref();
         std::thread::scope(|rs| -> anyhow::Result<Outcome> {
             let name_of = |k| register.and_then(|r| r.latest(k)).map(|r| r.navn.as_str());
@@ -410,7 +488,15 @@ fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
                 // Closing the channels (dropping the senders with the stream's parts) ends the writers.
                 let stream = stream.map(|st| (st.flags, st.all_lines));
                 let written = [gw.join(), uw.join()];
-                // A writer's own error (disk full, …) first: the run then only saw "the writer thread
+                // The ledger's reading first: a ledger the run cannot use (a rejected row, two amounts for
+                // one payment, a file to hold instead) stops the run as it stopped a held ledger's before
+                // the run began, and explains whatever the run or the writers then ran into.
+                let mut read = None;
+                if let Some((plan, (feed, reader))) = ledger {
+                    drop(feed);
+                    read = Some(plan.finish(reader)?);
+                }
+                // Then a writer's own error (disk full, …): the run then only saw "the writer thread
                 // stopped".
                 let mut files = Vec::new();
                 for w in written {
@@ -418,13 +504,6 @@ fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
                         Ok(r) => files.push(r.with_context(ctx)?),
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
-                }
-                // The ledger's reading, first: a ledger that cannot be streamed (a line out of order
-                // stops the run) or must not be used explains whatever the run found wrong.
-                let mut read = None;
-                if let Some((plan, (feed, reader))) = ledger {
-                    drop(feed);
-                    read = Some(plan.finish(reader)?);
                 }
                 let run = run?;
                 if let Some(read) = &read {
@@ -477,7 +556,7 @@ fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
                     &result,
                     Some(register),
                     &inputs.rates,
-                    &pay_opts,
+                    pay_opts,
                 )
                 .context("payment files")?;
                 result.avvik.extend(pay.avvik.iter().cloned());
@@ -627,9 +706,7 @@ fn run_with(args: &Args, stream_ledger: bool) -> anyhow::Result<Outcome> {
             drop_in_background(result);
             Ok(outcome)
         })
-    };
-    drop_in_background(inputs);
-    outcome
+    }
 }
 
 /// Freeing a national extract and its results (a million persons' allocations, the avvik) took about a

@@ -19,7 +19,7 @@ use crate::domain::basis::{
 };
 use crate::domain::ids::{Duf, Fnr, Knr};
 use crate::domain::kommune::KommuneRegister;
-use crate::domain::ledger::{LedgerFeed, LedgerLine, LedgerOutOfOrder, LineKey, Origin};
+use crate::domain::ledger::{FeedError, LedgerFeed, LedgerLine, LineKey, Origin};
 use crate::domain::money::from_ore;
 use crate::domain::person::{Extract, Flytting, Person};
 use crate::domain::rates::{MissingRate, RateCode, RateTable};
@@ -1436,7 +1436,7 @@ impl<'a> Engine<'a> {
             Ok(s) => s,
             Err(RunError::MissingRate(e)) => return Err(e),
             // Collecting into memory cannot fail, and there is no streamed ledger.
-            Err(e @ (RunError::Sink(_) | RunError::LedgerOutOfOrder(_))) => {
+            Err(e @ (RunError::Sink(_) | RunError::Ledger(_))) => {
                 unreachable!("collecting lines failed: {e}")
             }
         };
@@ -1464,7 +1464,7 @@ impl<'a> Engine<'a> {
             Ok(s) => Ok(s),
             Err(RunError::MissingRate(e)) => Err(e),
             // Discarding lines cannot fail, and there is no streamed ledger.
-            Err(e @ (RunError::Sink(_) | RunError::LedgerOutOfOrder(_))) => {
+            Err(e @ (RunError::Sink(_) | RunError::Ledger(_))) => {
                 unreachable!("discarding lines failed: {e}")
             }
         }
@@ -1840,7 +1840,7 @@ pub enum RunError {
     #[error("writing the basis: {0}")]
     Sink(#[from] std::io::Error),
     #[error(transparent)]
-    LedgerOutOfOrder(#[from] LedgerOutOfOrder),
+    Ledger(#[from] FeedError),
 }
 
 /// A sink that keeps no line ([`Engine::run_sums`]).

@@ -38,13 +38,14 @@ impl LedgerLine {
 
 /// The ledger read in (`--paid`), streamed to the engine in T-4 order in batches while the termin runs
 /// (issue 6: a chained run's memory must not grow with the ledger, which grows every termin). The lines
-/// come from one file read once, during the run (`input::ledger::stream`), which checks each row, drops
-/// the repeats of a payment (as [`dedupe_ledger`] drops them) and sends on the first line out of T-4 order
-/// as the last one: the feed refuses it, which stops the run, and the file is then held instead.
+/// come from one file read once, during the run (`input::ledger::stream`), which checks each row and drops
+/// the repeats of a payment (as [`dedupe_ledger`] drops them). When the reader finds the run cannot use
+/// what it reads — a line out of T-4 order, a rejected row, two amounts for one payment, a file not UTF-8,
+/// an error — it sends [`LedgerBatch::Stop`]: the feed refuses to go on, which stops the run early.
 ///
 /// [`dedupe_ledger`]: crate::domain::engine::dedupe_ledger
 pub struct LedgerFeed {
-    rx: Receiver<Vec<LedgerLine>>,
+    rx: Receiver<LedgerBatch>,
     batch: std::iter::Peekable<std::vec::IntoIter<LedgerLine>>,
     last: Option<(LineKey, Termin)>,
     /// Lines taken and the sum of their amounts, in the order read.
@@ -52,16 +53,26 @@ pub struct LedgerFeed {
     pub sum: Decimal,
 }
 
-/// The streamed ledger is not in T-4 order (each payment after the one before): a file made by hand.
-/// `termin` then reads it again and holds it.
+/// What the ledger's reader sends the feed: lines in T-4 order, or that the run must stop (the reader's
+/// own result says why). The channel closing is the end of the ledger.
+pub enum LedgerBatch {
+    Lines(Vec<LedgerLine>),
+    Stop,
+}
+
+/// Why the feed cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the ledger (--paid) is not in the order termin writes utbetalt.csv in: {origin} is not after the line before it")]
-pub struct LedgerOutOfOrder {
-    pub origin: String,
+pub enum FeedError {
+    /// A line not after the one before (the reader sends none: it stops instead).
+    #[error("the ledger (--paid) is not in the order termin writes utbetalt.csv in: {origin} is not after the line before it")]
+    OutOfOrder { origin: String },
+    /// The reader stopped the run; its result says why.
+    #[error("the ledger (--paid) could not be read to its end")]
+    Stopped,
 }
 
 impl LedgerFeed {
-    pub fn new(rx: Receiver<Vec<LedgerLine>>) -> LedgerFeed {
+    pub fn new(rx: Receiver<LedgerBatch>) -> LedgerFeed {
         LedgerFeed {
             rx,
             batch: Vec::new().into_iter().peekable(),
@@ -72,13 +83,16 @@ impl LedgerFeed {
     }
 
     /// The next line, without taking it.
-    fn peek(&mut self) -> Option<&LedgerLine> {
+    fn peek(&mut self) -> Result<Option<&LedgerLine>, FeedError> {
         while self.batch.peek().is_none() {
-            // A closed channel is the end (the sender's own error is the reader thread's to report).
-            let next = self.rx.recv().ok()?;
-            self.batch = next.into_iter().peekable();
+            // A closed channel is the end (a reader that fails sends `Stop` first).
+            match self.rx.recv() {
+                Err(_) => return Ok(None),
+                Ok(LedgerBatch::Stop) => return Err(FeedError::Stopped),
+                Ok(LedgerBatch::Lines(next)) => self.batch = next.into_iter().peekable(),
+            }
         }
-        self.batch.peek()
+        Ok(self.batch.peek())
     }
 
     /// Takes the lines while `more(line)` holds and fewer than `max` are taken; each must be a later
@@ -89,17 +103,17 @@ impl LedgerFeed {
         max: usize,
         more: impl Fn(&LedgerLine) -> bool,
         mut nums: Option<&mut Vec<u64>>,
-    ) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
+    ) -> Result<Vec<LedgerLine>, FeedError> {
         let mut out = Vec::new();
         while out.len() < max {
-            match self.peek() {
+            match self.peek()? {
                 Some(l) if more(l) => {}
                 _ => break,
             }
             let Some(l) = self.batch.next() else { break };
             let p = l.payment();
             if self.last.is_some_and(|last| p <= last) {
-                return Err(LedgerOutOfOrder {
+                return Err(FeedError::OutOfOrder {
                     origin: l.origin.to_string(),
                 });
             }
@@ -116,17 +130,14 @@ impl LedgerFeed {
 
     /// The lines of the persons up to and including number `fnr`, in T-4 order, and their person
     /// numbers ([`Fnr::number`]).
-    pub fn take_through(
-        &mut self,
-        fnr: &Fnr,
-    ) -> Result<(Vec<LedgerLine>, Vec<u64>), LedgerOutOfOrder> {
+    pub fn take_through(&mut self, fnr: &Fnr) -> Result<(Vec<LedgerLine>, Vec<u64>), FeedError> {
         let mut nums = Vec::new();
         let lines = self.take_while(usize::MAX, |l| l.key.fnr <= *fnr, Some(&mut nums))?;
         Ok((lines, nums))
     }
 
     /// The next `max` lines at most (the ledger's end: none).
-    pub fn take(&mut self, max: usize) -> Result<Vec<LedgerLine>, LedgerOutOfOrder> {
+    pub fn take(&mut self, max: usize) -> Result<Vec<LedgerLine>, FeedError> {
         self.take_while(max, |_| true, None)
     }
 }
@@ -205,7 +216,7 @@ mod tests {
     fn feed(batches: Vec<Vec<LedgerLine>>) -> LedgerFeed {
         let (tx, rx) = std::sync::mpsc::sync_channel(batches.len() + 1);
         for b in batches {
-            tx.send(b).unwrap();
+            tx.send(LedgerBatch::Lines(b)).unwrap();
         }
         LedgerFeed::new(rx)
     }
@@ -247,10 +258,14 @@ mod tests {
 
     #[test]
     fn a_line_not_after_the_one_before_is_refused() {
+        let origin = |e: FeedError| match e {
+            FeedError::OutOfOrder { origin } => origin,
+            e => panic!("{e}"),
+        };
         let mut f = feed(vec![vec![line(20, 2024, 1, 2), line(10, 2024, 1, 3)]]);
         let e = f.take(10).unwrap_err();
-        assert_eq!(e.origin, "paid.csv:3");
         assert!(e.to_string().contains("not in the order"), "{e}");
+        assert_eq!(origin(e), "paid.csv:3");
         // The same payment with an earlier termin is out of order too.
         let mut later = line(10, 2024, 1, 2);
         later.termin = Termin::new(2025, 1).unwrap();
@@ -258,6 +273,24 @@ mod tests {
         assert!(f.take(10).is_err());
         // And a repeat of the same payment (the reader drops repeats before they reach the feed).
         let mut f = feed(vec![vec![line(10, 2024, 1, 2)], vec![line(10, 2024, 1, 3)]]);
-        assert_eq!(f.take(10).unwrap_err().origin, "paid.csv:3");
+        assert_eq!(origin(f.take(10).unwrap_err()), "paid.csv:3");
+    }
+
+    #[test]
+    fn the_reader_stopping_stops_the_feed_and_a_closed_channel_is_the_end() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(3);
+        tx.send(LedgerBatch::Lines(vec![line(10, 2024, 1, 2)]))
+            .unwrap();
+        tx.send(LedgerBatch::Stop).unwrap();
+        let mut f = LedgerFeed::new(rx);
+        assert_eq!(f.take(1).unwrap().len(), 1);
+        assert_eq!(f.take(1).unwrap_err(), FeedError::Stopped);
+        let (tx, rx) = std::sync::mpsc::sync_channel(3);
+        tx.send(LedgerBatch::Lines(vec![line(10, 2024, 1, 2)]))
+            .unwrap();
+        drop(tx);
+        let mut f = LedgerFeed::new(rx);
+        assert_eq!(f.take(5).unwrap().len(), 1);
+        assert!(f.take(5).unwrap().is_empty());
     }
 }

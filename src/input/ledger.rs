@@ -8,7 +8,7 @@
 
 use crate::domain::avvik::Avvik;
 use crate::domain::engine::{repeated_payment, LedgerConflict};
-use crate::domain::ledger::{LedgerLine, LineKey, Origin};
+use crate::domain::ledger::{LedgerBatch, LedgerLine, LineKey, Origin};
 use crate::domain::rates::RateCode;
 use crate::domain::termin::Termin;
 use crate::input::check::{count, KnrLookup, RowCheck};
@@ -30,7 +30,7 @@ const COLS: [Col; 6] = [
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded<Vec<LedgerLine>>, InputError> {
     let mut out = Loaded::<Vec<LedgerLine>>::default();
     for p in paths {
-        let mut read = read_one(p, opts, Vec::with_capacity, |lines, l| lines.push(l))?;
+        let mut read = read_one(p, opts, Vec::with_capacity, |lines, l| lines.extend(l))?;
         if out.data.is_empty() {
             out.data = std::mem::take(&mut read.lines);
         } else {
@@ -42,11 +42,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded<Vec<LedgerLi
 }
 
 /// What [`stream`] found reading a ledger file.
-pub struct LedgerScan {
+pub struct Streamed {
     /// Every line in T-4 order ((key, termin), the order `termin` writes `utbetalt.csv` in). When not, the
-    /// lines sent end with the first line out of that order, and the file must be held instead.
+    /// run was stopped at the first line out of that order, and the file must be held instead.
     pub in_order: bool,
-    /// Lines sent less the one out of order (repeats are not sent).
+    /// Lines sent (repeats are not sent).
     pub lines: u64,
     /// The repeats' warnings (`dobbel_reskontrolinje`), in file order, or the first repeat with another
     /// amount — what [`dedupe_ledger`] gives for the same lines (in T-4 order a repeat is next to the line
@@ -54,14 +54,15 @@ pub struct LedgerScan {
     pub repeats: Result<Vec<Avvik>, Box<LedgerConflict>>,
 }
 
-/// Lines handed on at a time by [`stream`].
+/// Lines handed on at a time by [`stream`] (tests cut the ledger smaller).
 pub const STREAM_BATCH: usize = 1 << 16;
 
 /// The state of [`stream`]'s walk through the lines.
 struct Walk {
-    /// Where the lines go; `None` once a line out of order has been sent (nothing more is).
-    tx: Option<SyncSender<Vec<LedgerLine>>>,
+    /// Where the lines go; `None` once the run has been told to stop (nothing more is sent).
+    tx: Option<SyncSender<LedgerBatch>>,
     batch: Vec<LedgerLine>,
+    size: usize,
     /// The last line sent when `batch` is empty (the first line of the payment last seen).
     sent: Option<LedgerLine>,
     in_order: bool,
@@ -70,39 +71,52 @@ struct Walk {
 }
 
 impl Walk {
-    fn add(&mut self, l: LedgerLine) {
+    fn new(tx: Option<SyncSender<LedgerBatch>>, size: usize) -> Walk {
+        let size = size.max(1);
+        Walk {
+            tx,
+            batch: Vec::with_capacity(size),
+            size,
+            sent: None,
+            in_order: true,
+            lines: 0,
+            repeats: Ok(Vec::new()),
+        }
+    }
+
+    /// The next row: its line, or `None` for a rejected row (the run is refused: stopped now).
+    fn add(&mut self, l: Option<LedgerLine>) {
         if self.tx.is_none() {
             return;
         }
+        let Some(l) = l else {
+            return self.stop();
+        };
         let before = self.batch.last().or(self.sent.as_ref());
         match before.map(|b| (l.payment().cmp(&b.payment()), b)) {
             None | Some((std::cmp::Ordering::Greater, _)) => {
                 self.lines += 1;
-                self.push(l);
-            }
-            Some((std::cmp::Ordering::Equal, first)) => {
-                // The first repeat with another amount stops the run; later ones are not looked at.
-                if let Ok(avvik) = &mut self.repeats {
-                    match repeated_payment(first, &l) {
-                        Ok(a) => avvik.push(a),
-                        Err(e) => self.repeats = Err(e),
-                    }
+                self.batch.push(l);
+                if self.batch.len() == self.size {
+                    self.flush();
                 }
             }
+            Some((std::cmp::Ordering::Equal, first)) => match repeated_payment(first, &l) {
+                Ok(a) => {
+                    if let Ok(avvik) = &mut self.repeats {
+                        avvik.push(a);
+                    }
+                }
+                // Another amount stops the run; later repeats are not looked at.
+                Err(e) => {
+                    self.repeats = Err(e);
+                    self.stop();
+                }
+            },
             Some((std::cmp::Ordering::Less, _)) => {
-                // Sent as the last line: the feed refuses it, which stops the run early.
                 self.in_order = false;
-                self.push(l);
-                self.flush();
-                self.tx = None;
+                self.stop();
             }
-        }
-    }
-
-    fn push(&mut self, l: LedgerLine) {
-        self.batch.push(l);
-        if self.batch.len() == STREAM_BATCH {
-            self.flush();
         }
     }
 
@@ -111,48 +125,62 @@ impl Walk {
             return;
         }
         self.sent = self.batch.last().cloned();
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
         if let Some(tx) = &self.tx {
             // A closed receiver: the run stopped; its own error is reported. The file is read on, for
             // its checks and counts.
-            let _ = tx.send(batch);
+            let _ = tx.send(LedgerBatch::Lines(batch));
+        }
+    }
+
+    /// Tells the run to stop, and sends nothing more.
+    fn stop(&mut self) {
+        self.batch.clear();
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(LedgerBatch::Stop);
         }
     }
 }
 
 /// Reads one ledger file once, while the termin runs: each row checked as [`load`] checks it (the same
 /// avvik and counts), and the accepted lines sent to the engine's
-/// [`LedgerFeed`](crate::domain::ledger::LedgerFeed) in batches of [`STREAM_BATCH`], without holding them:
+/// [`LedgerFeed`](crate::domain::ledger::LedgerFeed) in batches of `batch` lines, without holding them:
 /// a chained run's memory does not grow with the ledger, which grows every termin (issue 6). This needs the
 /// lines in T-4 order, the order `termin` writes `utbetalt.csv` in; that order puts a repeat of a payment
 /// next to the line it repeats, so repeats are dropped here (and reported, as [`dedupe_ledger`] reports
-/// them). A file not in that order, or not UTF-8 (read again from the start as Windows-1252), cannot be
-/// streamed: the caller must hold it instead ([`LedgerScan::in_order`], [`InputFile::utf8`]).
+/// them). At the first line out of that order, rejected row or repeat with another amount, the run is told
+/// to stop ([`LedgerBatch::Stop`]) and the file is read on to its end for the checks. A file out of order,
+/// or not UTF-8 (read again from its start as Windows-1252: the run is told to stop then), cannot be
+/// streamed: the caller must hold it instead ([`Streamed::in_order`], [`InputFile::utf8`]).
 ///
 /// The sends block while the engine is behind; run it on a thread pool of its own, so that a blocked send
 /// never holds a thread the engine needs.
 pub fn stream(
     path: &Path,
     opts: &LoadOptions,
-    tx: SyncSender<Vec<LedgerLine>>,
-) -> Result<Loaded<LedgerScan>, InputError> {
+    tx: SyncSender<LedgerBatch>,
+    batch: usize,
+) -> Result<Loaded<Streamed>, InputError> {
+    // The walk is made again if the file has to be read again (Windows-1252): the run, which has taken
+    // some lines already, is stopped instead.
+    let walks = std::cell::Cell::new(0u32);
     let read = read_one(
         path,
         opts,
-        |_| Walk {
-            tx: Some(tx.clone()),
-            batch: Vec::with_capacity(STREAM_BATCH),
-            sent: None,
-            in_order: true,
-            lines: 0,
-            repeats: Ok(Vec::new()),
+        |_| {
+            walks.set(walks.get() + 1);
+            let mut w = Walk::new(Some(tx.clone()), batch);
+            if walks.get() > 1 {
+                w.stop();
+            }
+            w
         },
         Walk::add,
     )?;
     let mut walk = read.lines;
     walk.flush();
     Ok(Loaded {
-        data: LedgerScan {
+        data: Streamed {
             in_order: walk.in_order,
             lines: walk.lines,
             repeats: walk.repeats,
@@ -186,14 +214,14 @@ impl<A> Read<A> {
     }
 }
 
-/// Reads one ledger file: each row checked in parallel, the accepted lines given to `add` in file order
-/// (`init` gets the estimated row count). A Windows-1252 file is read again from the start with a fresh
-/// `init`.
+/// Reads one ledger file: each row checked in parallel, and given to `add` in file order — its line, or
+/// `None` for a rejected row (`init` gets the estimated row count). A Windows-1252 file is read again from
+/// the start with a fresh `init`.
 fn read_one<A: Send>(
     path: &Path,
     opts: &LoadOptions,
     init: impl Fn(usize) -> A,
-    mut add: impl FnMut(&mut A, LedgerLine) + Send,
+    mut add: impl FnMut(&mut A, Option<LedgerLine>) + Send,
 ) -> Result<Read<A>, InputError> {
     let (t, mut file) = table::open_single(path, "utbetalt")?;
     let (ix, warning) = t.resolve(&COLS)?;
@@ -216,8 +244,10 @@ fn read_one<A: Send>(
         |(stats, avvik, lines), r: Checked| {
             count(stats, r.rejected, r.warned, r.synthetic);
             avvik.extend(r.avvik);
-            if let Some(l) = r.line {
-                add(lines, l);
+            if r.rejected {
+                add(lines, None);
+            } else if let Some(l) = r.line {
+                add(lines, Some(l));
             }
         },
     )?;

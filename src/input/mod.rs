@@ -36,7 +36,7 @@ pub struct InputFile {
     /// Data rows read (all tables/sheets of the file).
     pub rows: u64,
     /// Read as UTF-8 CSV text (false: a Windows-1252 CSV file, or a workbook). Known once the rows are
-    /// read; a file read twice (the streamed ledger) is read the second time the way it was the first.
+    /// read (a streamed ledger found not UTF-8 is held instead).
     pub utf8: bool,
 }
 
