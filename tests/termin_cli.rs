@@ -489,6 +489,44 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
         std::fs::read(q("t/rapport.xlsx")).unwrap(),
         std::fs::read(q("h/rapport.xlsx")).unwrap()
     );
+    // With lines of persons not in the extract at the end (exit 3): their avvik, spilled to a scratch file
+    // while a streamed ledger is read, are in avvik.csv, the report and the counts as a held ledger's.
+    let absent: Vec<String> = (100..160)
+        .filter_map(|i| tilskudd::domain::ids::Fnr::with_control_digits(&format!("158190{i:03}")))
+        .take(3)
+        .map(|f| format!("2024-Q2,0301,{f},AR-1 EV,2024,1000.00\n"))
+        .collect();
+    assert_eq!(absent.len(), 3);
+    std::fs::write(q("absent.csv"), twice(None) + &absent.concat()).unwrap();
+    for (out, paid) in [
+        ("ta", vec![q("absent.csv")]),
+        ("ha", vec![q("absent.csv"), q("empty.csv")]),
+    ] {
+        let paid: Vec<&Path> = paid.iter().map(|p| p.as_path()).collect();
+        let (code, _, err) = termin("2024-Q3", "dsf", "rates", &paid, &q(out), &[]);
+        assert_eq!(code, 3, "{err}");
+        assert!(!err.contains("cannot be streamed"), "{err}");
+    }
+    for f in ["avvik.csv", "rapport.xlsx", "grunnlag.csv", "utbetalt.csv"] {
+        let same =
+            std::fs::read(q("ta").join(f)).unwrap() == std::fs::read(q("ha").join(f)).unwrap();
+        assert!(same, "{f} differs between the streamed and the held ledger");
+    }
+    let counts = |d: &str| {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(q(d).join("manifest.json")).unwrap()).unwrap();
+        m["counts"].clone()
+    };
+    assert_eq!(counts("ta"), counts("ha"));
+    assert_eq!(counts("ta")["ledger_linjer_uten_person"], 3);
+    let av = read_csv(&q("ta/avvik.csv"));
+    assert_eq!(
+        av.iter()
+            .filter(|r| r["kode"] == "ukjent_person_i_reskontro")
+            .count(),
+        3
+    );
+    assert_eq!(counts("ta")["avvik"], av.len());
     // The lines of q2 in reverse order (the header first): held in memory and sorted.
     let mut rev: Vec<&str> = q2.lines().collect();
     rev[1..].reverse();

@@ -461,7 +461,15 @@ fn compute(
                     utx,
                     preview_rows,
                     args.split_kommuner,
-                );
+                )
+                .and_then(|mut st| {
+                    // A streamed ledger's lines without a person: their avvik are spilled, not held (a
+                    // held ledger's are as many as its lines: kept in the summary).
+                    if inputs.ledger_stream.is_some() {
+                        st.spill_orphans(writers::OrphanSpill::create(&args.out, preview_rows)?);
+                    }
+                    Ok(st)
+                });
                 // A streamed ledger is read alongside the run.
                 let mut ledger = inputs
                     .ledger_stream
@@ -486,7 +494,7 @@ fn compute(
                     Err(e) => (Err(RunError::Sink(e)), None),
                 };
                 // Closing the channels (dropping the senders with the stream's parts) ends the writers.
-                let stream = stream.map(|st| (st.flags, st.all_lines));
+                let stream = stream.map(|st| (st.flags, st.all_lines, st.orphans));
                 let written = [gw.join(), uw.join()];
                 // The ledger's reading first: a ledger the run cannot use (a rejected row, two amounts for
                 // one payment, a file to hold instead) stops the run as it stopped a held ledger's before
@@ -523,7 +531,7 @@ fn compute(
                 Ok((run, stream, syncs, read))
             })?;
             let mut result = run;
-            let (flags, all_lines) = stream.unwrap_or_default();
+            let (flags, all_lines, mut spill) = stream.unwrap_or_default();
             let read = read.unwrap_or_default();
             fill_reader_counts(&mut result, inputs);
             result.counts.ledger_linjer_lest += read.duplicates;
@@ -532,6 +540,9 @@ fn compute(
             let reader_avvik = avvik.len();
             avvik.append(&mut result.avvik);
             result.avvik = avvik;
+            // Where avvik.csv has the spilled avvik of the ledger's lines without a person: after the
+            // persons' avvik, before the payment files'.
+            let orphans_at = result.avvik.len();
             // The report's Avvik sheet shows at most --report-rows of them: it has the reader's, but for a
             // streamed ledger's; those and the engine's first go to the report thread now, the rest (counted
             // only, unless the reader's were fewer) at the end.
@@ -648,17 +659,32 @@ fn compute(
                 Ok(b) => b,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
+            // The spill's first avvik (for the report) and how many it holds (the rest are counted).
+            let spilled = spill
+                .as_mut()
+                .map(|s| (std::mem::take(&mut s.kept), s.count));
             let (basis, report) = std::thread::scope(|s| {
                 let report = s.spawn(|| -> Result<Vec<u8>, xlsx::ReportError> {
                     let mut b = builder?;
                     // After the reader's and the engine's first: the engine's other and the payment files'
                     // avvik (avvik.csv order).
-                    b.add_avvik(result.avvik.get(reader_avvik + sent..).unwrap_or_default())?;
+                    let rest = result.avvik.get(reader_avvik + sent..).unwrap_or_default();
+                    let (persons, payment) = rest.split_at(orphans_at - (reader_avvik + sent));
+                    b.add_avvik(persons)?;
+                    if let Some((kept, count)) = &spilled {
+                        b.add_avvik(kept)?;
+                        b.count_avvik(count - kept.len() as u64);
+                    }
+                    b.add_avvik(payment)?;
                     let bytes = b.finish_all(&result, &inputs.rates);
                     drop_in_background(b);
                     Ok(bytes?)
                 });
-                let basis = writers::write_summary_files(&mut out, &result);
+                let basis = writers::write_summary_files(
+                    &mut out,
+                    &result,
+                    spill.as_mut().map(|s| (orphans_at, s)),
+                );
                 (basis, report.join())
             });
             basis.with_context(ctx)?;
@@ -904,10 +930,10 @@ pub fn summary_text(r: &TerminSummary, rates: &RateTable, out: &Path) -> String 
             }
         ));
     }
-    if !r.avvik.is_empty() {
+    if r.avvik_count() > 0 {
         s.push_str(&format!(
             "{} avvik: see {}\n",
-            r.avvik.len(),
+            r.avvik_count(),
             out.join(writers::AVVIK_FILE).display()
         ));
     }
@@ -945,5 +971,9 @@ impl crate::domain::engine::LineSink for PreviewTap<'_> {
             self.send_preview();
         }
         Ok(())
+    }
+
+    fn orphans(&mut self, lines: &[&LedgerLine]) -> std::io::Result<bool> {
+        self.stream.orphans(lines)
     }
 }

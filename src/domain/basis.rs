@@ -802,9 +802,19 @@ pub struct TerminSummary {
     pub stats: LineStats,
     /// The ledger read in (`--paid`), carried whole into the new ledger (T-4).
     pub ledger_in: LedgerTotals,
+    /// Avvik `ukjent_person_i_reskontro` (T-2) a streaming sink wrote itself ([`LineSink::orphans`]):
+    /// counted here, not held in `avvik`; `avvik.csv` holds them after the persons' avvik.
+    ///
+    /// [`LineSink::orphans`]: crate::domain::engine::LineSink::orphans
+    pub orphans_written: u64,
 }
 
 impl TerminSummary {
+    /// Every avvik of the run: those held in `avvik` and those a sink wrote itself.
+    pub fn avvik_count(&self) -> u64 {
+        self.avvik.len() as u64 + self.orphans_written
+    }
+
     /// The lines this termin adds to the ledger (T-4): the non-zero lines of the municipalities paid now
     /// (`utbetales`, after any left out of the bank file).
     pub fn ledger_now(&self) -> LedgerTotals {
@@ -874,6 +884,7 @@ impl TerminResult {
                 counts,
                 stats: LineStats::of_lines(&lines),
                 ledger_in,
+                orphans_written: 0,
             },
             lines,
             new_ledger,

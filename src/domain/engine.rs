@@ -11,7 +11,7 @@
 //! in the common case ([`Engine::assess_into`]): a grant year's months go to their owners in runs, each
 //! run one subtraction of the rate's cumulative IT-13 amounts in øre.
 
-use crate::domain::avvik::Avvik;
+use crate::domain::avvik::{Avvik, Niva};
 pub use crate::domain::basis::RuleSet;
 use crate::domain::basis::{
     BasisLine, BlockStats, Counts, KommuneSum, LedgerTotals, LineStats, StatsAcc, TerminResult,
@@ -1514,8 +1514,10 @@ impl<'a> Engine<'a> {
         let old_fnr: Vec<u64> = old.iter().map(|l| fnr_number(&l.key.fnr)).collect();
         // How far the chunks have taken `old`.
         let mut taken = 0;
-        // T-2: the avvik of a streamed ledger's lines whose person is not in the extract, in ledger order.
+        // T-2: the avvik of a streamed ledger's lines whose person is not in the extract, in ledger order:
+        // those the sink leaves to the summary, and how many there are.
         let mut orphans: Vec<Avvik> = Vec::new();
+        let mut orphan_count = 0u64;
         let mut counts = Counts {
             personer_lest: personer.len() as u64,
             flyttinger_lest: self.extract.flyttinger.len() as u64,
@@ -1551,13 +1553,18 @@ impl<'a> Engine<'a> {
             if streamed {
                 // One merge walk of the chunk's ledger lines and persons, both in fnr order.
                 let mut p = chunk_start;
+                let mut found: Vec<&LedgerLine> = Vec::new();
                 for (l, &num) in chunk_old.iter().zip(chunk_fnr) {
                     while p < chunk_end && number_at(p) < num {
                         p += 1;
                     }
                     if p == chunk_end || number_at(p) != num {
-                        orphans.push(orphan_avvik(l));
+                        found.push(l);
                     }
+                }
+                orphan_count += found.len() as u64;
+                if !sink.orphans(&found)? {
+                    orphans.extend(found.into_iter().map(orphan_avvik));
                 }
             }
             let blocks: Vec<Block<S::Part>> = chunk
@@ -1646,7 +1653,10 @@ impl<'a> Engine<'a> {
                 let refs: Vec<&LedgerLine> = tail.iter().collect();
                 let part = sink.block(&[], &refs);
                 sink.accept(part)?;
-                orphans.extend(refs.into_iter().map(orphan_avvik));
+                orphan_count += refs.len() as u64;
+                if !sink.orphans(&refs)? {
+                    orphans.extend(refs.into_iter().map(orphan_avvik));
+                }
             },
             None => {
                 if taken < old.len() {
@@ -1659,27 +1669,35 @@ impl<'a> Engine<'a> {
         person_avvik.sort_by_key(|(i, _)| *i);
         let mut avvik: Vec<Avvik> = person_avvik.into_iter().flat_map(|(_, v)| v).collect();
         // T-2: ledger lines whose person is absent from the extract are left alone.
-        let (ledger_in, orphans) = match &feed {
+        let (ledger_in, orphans, orphan_count) = match &feed {
             Some(f) => (
                 LedgerTotals {
                     lines: f.lines,
                     sum: f.sum,
                 },
                 orphans,
+                orphan_count,
             ),
-            None => (
-                LedgerTotals {
-                    lines: self.ledger.len() as u64,
-                    sum: self.ledger.iter().map(|l| l.belop).sum(),
-                },
-                self.ledger_lines_without_person()
+            None => {
+                let orphans: Vec<Avvik> = self
+                    .ledger_lines_without_person()
                     .iter()
                     .map(|l| orphan_avvik(l))
-                    .collect(),
-            ),
+                    .collect();
+                let n = orphans.len() as u64;
+                (
+                    LedgerTotals {
+                        lines: self.ledger.len() as u64,
+                        sum: self.ledger.iter().map(|l| l.belop).sum(),
+                    },
+                    orphans,
+                    n,
+                )
+            }
         };
         counts.ledger_linjer_lest = ledger_in.lines;
-        counts.ledger_linjer_uten_person = orphans.len() as u64;
+        counts.ledger_linjer_uten_person = orphan_count;
+        let orphans_written = orphan_count - orphans.len() as u64;
         avvik.extend(orphans);
         let stats = stats.into_stats();
         let kommuner_out = sum_kommuner(&stats, kommuner);
@@ -1692,6 +1710,7 @@ impl<'a> Engine<'a> {
             counts,
             stats,
             ledger_in,
+            orphans_written,
         })
     }
 
@@ -1771,21 +1790,45 @@ impl<'a> Engine<'a> {
 /// T-2: a ledger line whose person is not in the extract is left alone (no line), carried to the new
 /// ledger, and listed.
 fn orphan_avvik(l: &LedgerLine) -> Avvik {
-    Avvik::warning(
-        l.origin.file(),
-        l.origin.line(),
-        Some("fnr"),
-        "ukjent_person_i_reskontro",
-        format!(
-            "T-2: ledger line ({} {} {} {}, termin {}) belongs to a person not in the extract; left alone, carried to the new ledger",
-            l.key.kommune,
-            l.key.kode,
-            l.key.ar,
-            crate::domain::money::fmt_money(l.belop),
-            l.termin
-        ),
-    )
-    .with_fnr(Some(l.key.fnr))
+    let mut a = Avvik::warning("", None, None, "", String::new());
+    orphan_avvik_into(l, &mut a);
+    a
+}
+
+/// T-2: the avvik of a ledger line whose person is not in the extract (`ukjent_person_i_reskontro`:
+/// left alone, carried), written into `a` (its text buffers reused: no allocation per line once they
+/// are large enough). The same as [`Avvik::warning`] of the same text.
+pub fn orphan_avvik_into(l: &LedgerLine, a: &mut Avvik) {
+    use std::fmt::Write;
+    a.fil.clear();
+    a.fil.push_str(l.origin.file());
+    a.linje = l.origin.line();
+    match &mut a.kolonne {
+        Some(k) => {
+            k.clear();
+            k.push_str("fnr");
+        }
+        None => a.kolonne = Some("fnr".into()),
+    }
+    a.fnr = Some(l.key.fnr);
+    a.kode.clear();
+    a.kode.push_str("ukjent_person_i_reskontro");
+    a.niva = Niva::Advarsel;
+    // The amount and the other values hold no person number, but a message is masked all the same
+    // (as `Avvik::warning` masks it): written whole, then masked in place only if it has to be.
+    a.melding.clear();
+    let _ = write!(
+        a.melding,
+        "T-2: ledger line ({} {} {} {}, termin {}) belongs to a person not in the extract; left alone, carried to the new ledger",
+        l.key.kommune,
+        l.key.kode,
+        l.key.ar,
+        crate::domain::money::fmt_money(l.belop),
+        l.termin
+    );
+    if crate::domain::ids::has_person_number(&a.melding) {
+        a.melding = crate::domain::ids::mask_text(&a.melding);
+    }
 }
 
 /// Where [`Engine::assess_block`] finds a person's ledger lines.
@@ -1830,6 +1873,14 @@ pub trait LineSink: Sync {
     fn block(&self, lines: &[BasisLine], ledger: &[&LedgerLine]) -> Self::Part;
     /// Called on the run's thread with each block's part, in order. An error stops the run.
     fn accept(&mut self, part: Self::Part) -> std::io::Result<()>;
+    /// T-2: a streamed ledger's lines whose person is not in the extract, as the run finds them, in
+    /// ledger order: true when the sink writes their avvik ([`orphan_avvik_into`]) itself (`tilskudd
+    /// termin` spills them to a file until `avvik.csv` is written: in a long chain most ledger lines are
+    /// of persons who left the extract, issue 6); false, the run keeps them in its summary. An error
+    /// stops the run.
+    fn orphans(&mut self, _lines: &[&LedgerLine]) -> std::io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Why a run stopped.

@@ -217,10 +217,23 @@ impl fmt::Debug for Fnr {
 
 /// Masks any 11-digit run in free text (values echoed in messages may hold a person number).
 pub fn mask_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    mask_text_into(s, &mut out);
+    out
+}
+
+/// Whether `s` holds a run of exactly 11 digits: what [`mask_text`] masks.
+pub fn has_person_number(s: &str) -> bool {
+    s.as_bytes()
+        .split(|b| !b.is_ascii_digit())
+        .any(|run| run.len() == 11)
+}
+
+/// [`mask_text`] appended to `out` (a buffer reused from row to row).
+pub fn mask_text_into(s: &str, out: &mut String) {
     // Text between the masked runs is copied in slices: every cut is next to an ASCII digit, so on a
     // character boundary.
     let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
     let mut copied = 0; // s[..copied] is in `out`
     let mut i = 0;
     while i < b.len() {
@@ -239,7 +252,6 @@ pub fn mask_text(s: &str) -> String {
         }
     }
     out.push_str(&s[copied..]);
-    out
 }
 
 /// DUF-nummer (ID-2): 12 digits, the first four a year not after the run year.
@@ -370,6 +382,27 @@ pub const IMDI_ORGNR: &str = "987879696";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_person_number_is_whether_mask_text_masks() {
+        for s in [
+            "",
+            "no digits",
+            "1234567890",
+            "12345678901",
+            "x12345678901y",
+            "123456789012",
+            "1234567890.12345678901",
+            "0301 AR-1 2024 12345678901.00, termin 2024-Q4",
+            "0301 AR-1 2024 1234567890.00",
+            "æøå 01818010084",
+        ] {
+            assert_eq!(has_person_number(s), mask_text(s) != s, "{s}");
+            let mut out = String::from("kept ");
+            mask_text_into(s, &mut out);
+            assert_eq!(out, format!("kept {}", mask_text(s)));
+        }
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

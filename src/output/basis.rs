@@ -942,11 +942,51 @@ fn utbetalt_line(line: &mut Vec<u8>, termin: &str, key: LineKey, belop: rust_dec
 }
 
 pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
-    let mut c = csv_writer(w);
+    write_avvik_with(w, avvik, None)
+}
+
+/// [`write_avvik`], with the rows of a spill ([`OrphanSpill`]) after the first `at` avvik.
+fn write_avvik_with<W: Write>(
+    mut w: W,
+    avvik: &[Avvik],
+    spill: Option<(usize, &mut OrphanSpill)>,
+) -> io::Result<()> {
+    let (at, spill) = match spill {
+        Some((at, spill)) => (at.min(avvik.len()), Some(spill)),
+        None => (avvik.len(), None),
+    };
+    let (before, after) = avvik.split_at(at);
+    let mut c = csv_writer(&mut w);
     c.write_record(AVVIK_HEADER)?;
+    write_avvik_rows(&mut c, before)?;
+    c.flush()?;
+    drop(c);
+    if let Some(spill) = spill {
+        spill.copy_to(&mut w)?;
+    }
+    let mut c = csv_writer(&mut w);
+    write_avvik_rows(&mut c, after)?;
+    c.flush()
+}
+
+/// The rows of `avvik.csv` for `avvik` (no header).
+fn write_avvik_rows<W: Write>(c: &mut csv::Writer<W>, avvik: &[Avvik]) -> io::Result<()> {
+    let mut melding = String::new();
+    for a in avvik {
+        write_avvik_row(c, a, &mut melding)?;
+    }
+    Ok(())
+}
+
+/// One row of `avvik.csv`; `melding` is a buffer for the masked message, reused from row to row.
+fn write_avvik_row<W: Write>(
+    c: &mut csv::Writer<W>,
+    a: &Avvik,
+    melding: &mut String,
+) -> io::Result<()> {
     // The fields of `avvik_record`, written one by one from borrowed text (no String per field).
     let mut linje = itoa::Buffer::new();
-    for a in avvik {
+    {
         c.write_field(&a.fil)?;
         match a.linje {
             Some(l) => c.write_field(linje.format(l))?,
@@ -957,12 +997,72 @@ pub fn write_avvik<W: Write>(w: W, avvik: &[Avvik]) -> io::Result<()> {
             None => c.write_field("")?,
         }
         c.write_field(&a.kode)?;
-        c.write_field(crate::domain::ids::mask_text(&a.melding))?;
+        melding.clear();
+        crate::domain::ids::mask_text_into(&a.melding, melding);
+        c.write_field(&*melding)?;
         c.write_field(a.kolonne.as_deref().unwrap_or_default())?;
         c.write_field(a.niva.as_str())?;
         c.write_record(None::<&[u8]>)?;
     }
-    c.flush()
+    Ok(())
+}
+
+/// The T-2 avvik of a streamed ledger's lines whose person is not in the extract
+/// (`ukjent_person_i_reskontro`), written as `avvik.csv` rows to an unnamed scratch file beside the
+/// outputs as the run finds them, instead of held until `avvik.csv` is written: in a long chain most
+/// ledger lines are of persons who have left the extract (issue 6: memory must not grow with the ledger).
+/// The first `keep` are also kept, for the report's Avvik sheet.
+pub struct OrphanSpill {
+    file: io::BufWriter<std::fs::File>,
+    /// Rows written.
+    pub count: u64,
+    /// The first rows, at most `keep`.
+    pub kept: Vec<Avvik>,
+    keep: usize,
+    /// The avvik being written, and its masked message: buffers reused from row to row.
+    row: Avvik,
+    melding: String,
+}
+
+impl OrphanSpill {
+    /// A spill in folder `dir` (the output folder: the same disk as the outputs); the file has no name
+    /// and is gone when the spill is dropped or the process ends.
+    pub fn create(dir: &std::path::Path, keep: usize) -> io::Result<OrphanSpill> {
+        Ok(OrphanSpill {
+            file: io::BufWriter::new(tempfile::tempfile_in(dir)?),
+            count: 0,
+            kept: Vec::new(),
+            keep,
+            row: Avvik::warning("", None, None, "", String::new()),
+            melding: String::new(),
+        })
+    }
+
+    /// Writes the avvik of `lines` ([`orphan_avvik_into`](crate::domain::engine::orphan_avvik_into)),
+    /// without an allocation per line but for the amount.
+    fn add(&mut self, lines: &[&LedgerLine]) -> io::Result<()> {
+        let mut c = csv_writer(&mut self.file);
+        for l in lines {
+            crate::domain::engine::orphan_avvik_into(l, &mut self.row);
+            write_avvik_row(&mut c, &self.row, &mut self.melding)?;
+            if self.kept.len() < self.keep {
+                self.kept.push(self.row.clone());
+            }
+        }
+        c.flush()?;
+        self.count += lines.len() as u64;
+        Ok(())
+    }
+
+    /// Copies the rows written to `w`.
+    fn copy_to(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        use std::io::Seek;
+        self.file.flush()?;
+        let file = self.file.get_mut();
+        file.seek(io::SeekFrom::Start(0))?;
+        io::copy(file, w)?;
+        Ok(())
+    }
 }
 
 /// The bytes of [`crate::domain::ids::Fnr::masked`] (`010180*****`), without a String.
@@ -990,6 +1090,8 @@ pub struct BasisStream {
     preview_full: std::sync::atomic::AtomicBool,
     /// Every line, when asked for (`--split-kommuner`).
     pub all_lines: Option<Vec<BasisLine>>,
+    /// Where the avvik of ledger lines without a person go, when asked for ([`BasisStream::spill_orphans`]).
+    pub orphans: Option<OrphanSpill>,
 }
 
 /// Blocks of text queued for each writer thread: two chunks of the engine's run (128 blocks a chunk), so that
@@ -1103,7 +1205,14 @@ impl BasisStream {
             preview_rows,
             preview_full: std::sync::atomic::AtomicBool::new(preview_rows == 0),
             all_lines: keep_all.then(Vec::new),
+            orphans: None,
         })
+    }
+
+    /// The avvik of a streamed ledger's lines without a person are written to `spill`, not kept in the
+    /// run's summary ([`LineSink::orphans`](crate::domain::engine::LineSink::orphans)).
+    pub fn spill_orphans(&mut self, spill: OrphanSpill) {
+        self.orphans = Some(spill);
     }
 }
 
@@ -1173,6 +1282,13 @@ impl crate::domain::engine::LineSink for BasisStream {
             }
         }
         Ok(())
+    }
+
+    fn orphans(&mut self, lines: &[&LedgerLine]) -> io::Result<bool> {
+        match self.orphans.as_mut() {
+            Some(spill) => spill.add(lines).map(|()| true),
+            None => Ok(false),
+        }
     }
 }
 
@@ -1271,11 +1387,16 @@ pub fn filter_new_ledger(
 }
 
 /// Writes `kommuner.csv` and `avvik.csv` (a streaming run has written `grunnlag.csv` and `utbetalt.csv`).
-pub fn write_summary_files(out: &mut OutputDir, r: &TerminSummary) -> io::Result<()> {
+pub fn write_summary_files(
+    out: &mut OutputDir,
+    r: &TerminSummary,
+    spill: Option<(usize, &mut OrphanSpill)>,
+) -> io::Result<()> {
     out.write_file(KOMMUNER_FILE, false, |w| write_kommuner(w, r))?;
     // Private as well: masked numbers still carry birth dates and the reasons (death, emigration) are
-    // personal data (issue 7: person-level files are readable by the owner only).
-    out.write_file(AVVIK_FILE, true, |w| write_avvik(w, &r.avvik))
+    // personal data (issue 7: person-level files are readable by the owner only). A spill's rows go after
+    // the first `at` avvik (those of the readers and the persons).
+    out.write_file(AVVIK_FILE, true, |w| write_avvik_with(w, &r.avvik, spill))
 }
 
 #[cfg(test)]
@@ -1285,6 +1406,68 @@ mod tests {
     use crate::domain::ids::{Fnr, Knr};
     use rust_decimal::Decimal;
     use std::str::FromStr;
+
+    /// Spilled avvik (the T-2 avvik of a streamed ledger's lines without a person) are written into
+    /// `avvik.csv` where they would be held: after the first `at` avvik, in the order spilled, the same
+    /// rows as those avvik held; the first `keep` are kept (for the report).
+    #[test]
+    fn spilled_avvik_are_written_where_they_would_be_held() {
+        use crate::domain::engine::orphan_avvik_into;
+        use crate::domain::ledger::{LineKey, Origin};
+        let line = |n: u64, belop: &str| LedgerLine {
+            termin: "2024-Q4".parse().unwrap(),
+            key: LineKey {
+                fnr: (0..1000)
+                    .find_map(|i| Fnr::with_control_digits(&format!("158190{i:03}")))
+                    .unwrap(),
+                kommune: Knr::parse("0301").unwrap(),
+                kode: RateCode::ALL[0],
+                ar: 2024,
+            },
+            belop: Decimal::from_str(belop).unwrap(),
+            origin: Origin::new("paid.csv".into(), n),
+        };
+        // The third amount holds 11 digits: masked, as any message is.
+        let lines = [
+            line(3, "100.00"),
+            line(4, "-7.50"),
+            line(5, "12345678901.00"),
+        ];
+        let refs: Vec<&LedgerLine> = lines.iter().collect();
+        let orphan = |l: &LedgerLine| {
+            let mut a = Avvik::rejected("other.csv", None, None, "x", "a longer message".into());
+            orphan_avvik_into(l, &mut a);
+            a
+        };
+        let a = |n: u64| Avvik::warning("f.csv", Some(n), None, "x", format!("m{n}"));
+        let all: Vec<Avvik> = [a(1), a(2)]
+            .into_iter()
+            .chain(lines.iter().map(orphan))
+            .chain([a(6), a(7)])
+            .collect();
+        assert_eq!(all[2].kode, "ukjent_person_i_reskontro");
+        assert!(all[4].melding.contains("123456*****"), "{}", all[4].melding);
+        let mut held = Vec::new();
+        write_avvik(&mut held, &all).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for keep in [0, 2, 5] {
+            let mut spill = OrphanSpill::create(dir.path(), keep).unwrap();
+            spill.add(&refs[..2]).unwrap();
+            spill.add(&[]).unwrap();
+            spill.add(&refs[2..]).unwrap();
+            assert_eq!(spill.count, 3);
+            assert_eq!(spill.kept, all[2..2 + keep.min(3)].to_vec());
+            let rest: Vec<Avvik> = all[..2].iter().chain(&all[5..]).cloned().collect();
+            let mut out = Vec::new();
+            write_avvik_with(&mut out, &rest, Some((2, &mut spill))).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(held.clone()).unwrap()
+            );
+        }
+        // The spill's file is unnamed: nothing is left in the folder.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     /// T-4 after T-3: of this termin's lines only the new ones of a municipality not paid are dropped; a
     /// carried line of this same termin (a ledger that already held it) and lines of other termins stay,

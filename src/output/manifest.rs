@@ -165,9 +165,9 @@ pub fn build(
             kommuner_utbetales: r.kommuner.iter().filter(|k| k.utbetales).count() as u64,
             utbetalt_linjer: r.ledger_in.lines + now.lines,
             utbetalt_linjer_denne_termin: now.lines,
-            avvik: r.avvik.len() as u64,
+            avvik: r.avvik_count(),
             avvik_avvist: avvist,
-            avvik_advarsel: r.avvik.len() as u64 - avvist,
+            avvik_advarsel: r.avvik_count() - avvist,
         },
         control: ControlSums {
             sum_grunnlag: fmt_money(sum_grunnlag),

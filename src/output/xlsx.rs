@@ -289,6 +289,11 @@ impl ReportBuilder {
         Ok(())
     }
 
+    /// Counts `n` more avvik that are not shown (after the sheet's last row: in `avvik.csv` only).
+    pub fn count_avvik(&mut self, n: u64) {
+        self.avvik_total += n as usize;
+    }
+
     /// [`ReportBuilder::finish`] for the whole termin (every municipality, every rate used).
     pub fn finish_all(
         &mut self,
