@@ -11,8 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use tilskudd::cmd::common::InputArgs;
 use tilskudd::cmd::termin::{HoldLedger, LedgerRead, TerminInputs};
+use tilskudd::domain::avvik::Avvik;
 use tilskudd::domain::basis::{BasisLine, TerminSummary};
-use tilskudd::domain::engine::{merge_ledger, Engine, LedgerEntry, LineSink, Params, RunError};
+use tilskudd::domain::engine::{
+    merge_ledger, orphan_avvik_into, Engine, LedgerEntry, LineSink, Params, RunError,
+};
 use tilskudd::domain::ledger::FeedError;
 use tilskudd::domain::ledger::LedgerLine;
 use tilskudd::domain::termin::Termin;
@@ -70,11 +73,14 @@ fn keep_persons(g: &Path, all: &str, keep: &dyn Fn(usize, &str) -> bool) {
 struct Recorder {
     lines: Vec<BasisLine>,
     ledger: Vec<String>,
+    /// The avvik of ledger lines without a person, when the sink takes them (as `termin` spills them).
+    orphans: Vec<Avvik>,
 }
 
 struct Sink {
     termin: Termin,
     got: Recorder,
+    takes_orphans: bool,
 }
 
 impl LineSink for Sink {
@@ -96,12 +102,25 @@ impl LineSink for Sink {
         self.got.ledger.extend(ledger);
         Ok(())
     }
+
+    fn orphans(&mut self, lines: &[&LedgerLine]) -> std::io::Result<bool> {
+        if self.takes_orphans {
+            // One buffer for all, as the spill writes them.
+            let mut a = Avvik::warning("", None, None, "", String::new());
+            for l in lines {
+                orphan_avvik_into(l, &mut a);
+                self.got.orphans.push(a.clone());
+            }
+        }
+        Ok(self.takes_orphans)
+    }
 }
 
 fn sink(termin: Termin) -> Sink {
     Sink {
         termin,
         got: Recorder::default(),
+        takes_orphans: false,
     }
 }
 
@@ -127,6 +146,7 @@ fn streamed(
     inputs: &TerminInputs,
     termin: Termin,
     chunk: usize,
+    takes_orphans: bool,
 ) -> (
     Result<TerminSummary, RunError>,
     Recorder,
@@ -142,6 +162,7 @@ fn streamed(
     )
     .with_chunk(chunk);
     let mut s = sink(termin);
+    s.takes_orphans = takes_orphans;
     let (run, read) = std::thread::scope(|scope| {
         let (mut feed, reader) = plan.start(scope, inputs.kommuner.as_ref());
         let r = engine.run_streaming_fed(inputs.kommuner.as_ref(), &mut s, Some(&mut feed));
@@ -176,10 +197,29 @@ fn held_and_streamed(
     let mut inputs = load(g, paid, true);
     // Batches of lines from the reader cut the ledger elsewhere than the chunks of persons; a batch of 1
     // to 3 lines puts a repeat right after a batch's end.
-    for (&chunk, batch) in chunks.iter().zip([1, 2, 3, 1000].into_iter().cycle()) {
+    // Every other run takes the avvik of the lines without a person, as `termin` does (spilled): they
+    // must be the held run's, with the count.
+    for (i, (&chunk, batch)) in chunks
+        .iter()
+        .zip([1, 2, 3, 1000].into_iter().cycle())
+        .enumerate()
+    {
         inputs.ledger_stream.as_mut().unwrap().set_batch(batch);
-        let (summary, got, read) = streamed(&inputs, termin, chunk);
-        let summary = summary.unwrap();
+        let takes = i % 2 == 1;
+        let (summary, got, read) = streamed(&inputs, termin, chunk, takes);
+        let mut summary = summary.unwrap();
+        assert_eq!(summary.orphans_written, got.orphans.len() as u64);
+        assert_eq!(
+            summary.counts.ledger_linjer_uten_person,
+            held_summary.counts.ledger_linjer_uten_person
+        );
+        if takes {
+            // The engine's avvik end with those of the lines without a person.
+            summary.avvik.extend(got.orphans.iter().cloned());
+            summary.orphans_written = 0;
+        } else {
+            assert!(got.orphans.is_empty());
+        }
         let read = read.unwrap();
         // The reading reported what the held ledger's reader did.
         let avvik: Vec<_> = inputs.avvik.iter().chain(&read.avvik).collect();
@@ -322,15 +362,16 @@ fn a_ledger_the_run_cannot_use_stops_the_streamed_run_early() {
     let lines: Vec<&str> = q4.lines().collect();
     assert!(lines.len() > 200);
     let paid_path = dir.path().join("paid.csv");
-    // Runs over Q4's ledger with line `at` (0 = the header) made by `edit`, in batches of 7 lines.
+    // Runs over Q4's ledger with lines `at - 1` and `at` (0 = the header) replaced by what `edit` makes of
+    // them, in batches of 7 lines.
     let case = |at: usize, edit: &dyn Fn(&[&str]) -> Vec<String>| {
         let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let new = edit(&lines[at - 1..=at]);
-        text.splice(at..=at, new);
+        text.splice(at - 1..=at, new);
         fs::write(&paid_path, text.join("\n") + "\n").unwrap();
         let mut inputs = load(&g, &paid_path, true);
         inputs.ledger_stream.as_mut().unwrap().set_batch(7);
-        let (run, got, read) = streamed(&inputs, termin, 7);
+        let (run, got, read) = streamed(&inputs, termin, 7, true);
         assert!(
             matches!(run, Err(RunError::Ledger(FeedError::Stopped))),
             "{:?}",
@@ -345,18 +386,20 @@ fn a_ledger_the_run_cannot_use_stops_the_streamed_run_early() {
         );
         read.unwrap_err()
     };
-    // Lines 101 and 102 swapped.
+    // Lines 101 and 102 swapped (file lines 102 and 103).
     let e = case(102, &|two| vec![two[1].to_string(), two[0].to_string()]);
     let hold = e.downcast_ref::<HoldLedger>().expect("hold the ledger");
     assert_eq!(hold.why, "not in the order termin writes utbetalt.csv in");
-    // A termin that is no termin.
-    let e = case(100, &|two| vec![two[1].replacen(",", "-Q9,", 1)]);
+    // A termin that is no termin on line 100.
+    let e = case(100, &|two| {
+        vec![two[0].to_string(), two[1].replacen(",", "-Q9,", 1)]
+    });
     assert!(e.to_string().contains("1 rejected row(s)"), "{e}");
     // Line 100 again, with another amount.
     let e = case(100, &|two| {
         let belop = two[1].rsplit(',').next().unwrap();
         let other = format!("{}1.00", &two[1][..two[1].len() - belop.len()]);
-        vec![two[1].to_string(), other]
+        vec![two[0].to_string(), two[1].to_string(), other]
     });
     assert!(
         e.to_string().contains("twice with different amounts"),

@@ -456,14 +456,15 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
         out
     };
     std::fs::write(q("twice.csv"), twice(None)).unwrap();
-    // A run whose ledger is streamed says nothing of it; one that has to hold it after all says so.
-    let streamed = |(code, _, err): (i32, String, String)| {
+    // A run whose ledger is streamed (or held from the start) says nothing of it; one that has to hold it
+    // after all says so.
+    let no_hold_note = |(code, _, err): (i32, String, String)| {
         assert_eq!(code, 0, "{err}");
         !err.contains("cannot be streamed")
     };
     // A small Avvik sheet: the repeats' warnings fill it.
     let rows = ["--report-rows", "3"];
-    assert!(streamed(termin(
+    assert!(no_hold_note(termin(
         "2024-Q3",
         "dsf",
         "rates",
@@ -473,7 +474,7 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     )));
     // The same file held (with a second, empty, ledger file): the same avvik.csv and report.
     std::fs::write(q("empty.csv"), "termin,kommunenummer,fnr,kode,ar,belop\n").unwrap();
-    assert!(streamed(termin(
+    assert!(no_hold_note(termin(
         "2024-Q3",
         "dsf",
         "rates",
@@ -531,7 +532,7 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     let mut rev: Vec<&str> = q2.lines().collect();
     rev[1..].reverse();
     std::fs::write(q("reversed.csv"), rev.join("\n") + "\n").unwrap();
-    assert!(!streamed(termin(
+    assert!(!no_hold_note(termin(
         "2024-Q3",
         "dsf",
         "rates",
@@ -552,7 +553,7 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     }
     assert!(std::str::from_utf8(&cp1252).is_err());
     std::fs::write(q("cp1252.csv"), cp1252).unwrap();
-    assert!(!streamed(termin(
+    assert!(!no_hold_note(termin(
         "2024-Q3",
         "dsf",
         "rates",

@@ -283,8 +283,11 @@ impl TerminInputs {
                 if let ([path], true) = (paid, stream_ledger) {
                     // A regular file only: a pipe cannot be read again if it must be held after all.
                     let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-                    if regular && !input::table::is_workbook(path) {
-                        input::ledger::check_header(path).context("reading the ledger (--paid)")?;
+                    if regular
+                        && !input::table::is_workbook(path)
+                        // A file known already not to be UTF-8 is held at once.
+                        && input::ledger::check_header(path).context("reading the ledger (--paid)")?
+                    {
                         return Ok(Some(Err(StreamedLedger {
                             path: path.clone(),
                             run_year,
@@ -470,11 +473,14 @@ fn compute(
                     }
                     Ok(st)
                 });
-                // A streamed ledger is read alongside the run.
-                let mut ledger = inputs
-                    .ledger_stream
-                    .as_ref()
-                    .map(|l| (l, l.start(s, inputs.kommuner.as_ref())));
+                // A streamed ledger is read alongside the run (which cannot start without its sink).
+                let mut ledger = match &stream {
+                    Ok(_) => inputs
+                        .ledger_stream
+                        .as_ref()
+                        .map(|l| (l, l.start(s, inputs.kommuner.as_ref()))),
+                    Err(_) => None,
+                };
                 let (run, stream) = match stream {
                     Ok(mut stream) => {
                         let mut tap = PreviewTap {

@@ -2355,3 +2355,57 @@ pub fn dedupe_ledger(
         .collect();
     Ok((out, avvik))
 }
+
+#[cfg(test)]
+mod orphan_tests {
+    use super::*;
+    use crate::domain::termin::Termin;
+
+    /// The avvik of a ledger line without a person, built in a buffer that held another avvik, is the
+    /// one `Avvik::warning` makes of the same text (T-2, docs/rules.md), its message masked as any is.
+    #[test]
+    fn orphan_avvik_into_a_used_buffer_is_the_warning() {
+        let fnr = (0..1000)
+            .find_map(|i| Fnr::with_control_digits(&format!("158190{i:03}")))
+            .unwrap();
+        let mut buf = Avvik::rejected(
+            "other.csv",
+            None,
+            Some("a much longer column name"),
+            "some_other_code_that_is_long",
+            "x".repeat(300),
+        );
+        for (belop, shown) in [("-7.5", "-7.50"), ("12345678901.00", "12345678901.00")] {
+            let l = LedgerLine {
+                termin: Termin::new(2024, 4).unwrap(),
+                key: LineKey {
+                    fnr,
+                    kommune: Knr::parse("0301").unwrap(),
+                    kode: RateCode::ALL[0],
+                    ar: 2023,
+                },
+                belop: belop.parse().unwrap(),
+                origin: Origin::new("ledger/utbetalt.csv".into(), 17),
+            };
+            let want = Avvik::warning(
+                "ledger/utbetalt.csv",
+                Some(17),
+                Some("fnr"),
+                "ukjent_person_i_reskontro",
+                format!(
+                    "T-2: ledger line (0301 {} 2023 {shown}, termin 2024-Q4) belongs to a person not in the extract; left alone, carried to the new ledger",
+                    RateCode::ALL[0]
+                ),
+            )
+            .with_fnr(Some(fnr));
+            orphan_avvik_into(&l, &mut buf);
+            assert_eq!(buf, want);
+            assert_eq!(orphan_avvik(&l), want);
+            assert!(
+                !crate::domain::ids::has_person_number(&buf.melding),
+                "{}",
+                buf.melding
+            );
+        }
+    }
+}

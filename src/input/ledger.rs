@@ -192,10 +192,12 @@ pub fn stream(
 }
 
 /// Opens a ledger file and checks its header has the columns, without reading its rows: a file that
-/// cannot be read as a ledger at all stops the run before it starts.
-pub fn check_header(path: &Path) -> Result<(), InputError> {
-    let (t, _) = table::open_single(path, "utbetalt")?;
-    t.resolve(&COLS).map(|_| ())
+/// cannot be read as a ledger at all stops the run before it starts. False: the file is already known
+/// not to be UTF-8 (a header that made the whole file be scanned), so it cannot be streamed.
+pub fn check_header(path: &Path) -> Result<bool, InputError> {
+    let (t, file) = table::open_single(path, "utbetalt")?;
+    t.resolve(&COLS)?;
+    Ok(file.utf8)
 }
 
 /// One ledger file read: its lines as `add` gathered them, and what the reader says of it.
