@@ -36,7 +36,21 @@ fn termin(
     out: &Path,
     extra: &[&str],
 ) -> (i32, String, String) {
+    termin_env(t, dsf, rates, paid, out, extra, &[])
+}
+
+/// [`termin`] with environment variables set.
+fn termin_env(
+    t: &str,
+    dsf: &str,
+    rates: &str,
+    paid: &[&Path],
+    out: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let mut c = cargo_bin_cmd!("tilskudd");
+    c.envs(env.iter().copied());
     c.arg("termin")
         .arg(t)
         .arg("--dsf")
@@ -458,28 +472,21 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     std::fs::write(q("twice.csv"), twice(None)).unwrap();
     // A run whose ledger is streamed (or held from the start) says nothing of it; one that has to hold it
     // after all says so.
+    let q3 = |paid: &[&Path], out: &str, extra: &[&str]| {
+        termin("2024-Q3", "dsf", "rates", paid, &q(out), extra)
+    };
     let no_hold_note = |(code, _, err): (i32, String, String)| {
         assert_eq!(code, 0, "{err}");
         !err.contains("cannot be streamed")
     };
     // A small Avvik sheet: the repeats' warnings fill it.
     let rows = ["--report-rows", "3"];
-    assert!(no_hold_note(termin(
-        "2024-Q3",
-        "dsf",
-        "rates",
-        &[&q("twice.csv")],
-        &q("t"),
-        &rows
-    )));
+    assert!(no_hold_note(q3(&[&q("twice.csv")], "t", &rows)));
     // The same file held (with a second, empty, ledger file): the same avvik.csv and report.
     std::fs::write(q("empty.csv"), "termin,kommunenummer,fnr,kode,ar,belop\n").unwrap();
-    assert!(no_hold_note(termin(
-        "2024-Q3",
-        "dsf",
-        "rates",
+    assert!(no_hold_note(q3(
         &[&q("twice.csv"), &q("empty.csv")],
-        &q("h"),
+        "h",
         &rows
     )));
     assert_eq!(
@@ -532,14 +539,7 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     let mut rev: Vec<&str> = q2.lines().collect();
     rev[1..].reverse();
     std::fs::write(q("reversed.csv"), rev.join("\n") + "\n").unwrap();
-    assert!(!no_hold_note(termin(
-        "2024-Q3",
-        "dsf",
-        "rates",
-        &[&q("reversed.csv")],
-        &q("r"),
-        &[]
-    )));
+    assert!(!no_hold_note(q3(&[&q("reversed.csv")], "r", &[])));
     // q2's ledger in Windows-1252, with a note column (`Ø` is the byte D8) on its last line.
     let mut cp1252 = Vec::new();
     for (i, l) in q2.lines().enumerate() {
@@ -553,31 +553,18 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     }
     assert!(std::str::from_utf8(&cp1252).is_err());
     std::fs::write(q("cp1252.csv"), cp1252).unwrap();
-    assert!(!no_hold_note(termin(
+    assert!(!no_hold_note(q3(&[&q("cp1252.csv")], "w", &[])));
+    // Only the ledger is read again: the other inputs are read once.
+    let (code, _, err) = termin_env(
         "2024-Q3",
         "dsf",
         "rates",
-        &[&q("cp1252.csv")],
-        &q("w"),
-        &[]
-    )));
-    // Only the ledger is read again: the other inputs are read once.
-    let o = cargo_bin_cmd!("tilskudd")
-        .env("TILSKUDD_TIMING", "1")
-        .args(["termin", "2024-Q3", "--dsf"])
-        .arg(data("dsf"))
-        .arg("--rates")
-        .arg(data("rates"))
-        .arg("--kommuner")
-        .arg(data("kommuner.csv"))
-        .arg("--paid")
-        .arg(q("reversed.csv"))
-        .arg("--out")
-        .arg(q("r2"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+        &[&q("reversed.csv")],
+        &q("r2"),
+        &[],
+        &[("TILSKUDD_TIMING", "1")],
+    );
+    assert_eq!(code, 0, "{err}");
     assert_eq!(err.matches("timing: read inputs").count(), 1, "{err}");
     assert_eq!(
         err.matches("timing: read the ledger again, held").count(),
