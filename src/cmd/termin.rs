@@ -84,7 +84,8 @@ pub struct TerminInputs {
     /// ledger's are in its [`LedgerRead`].
     pub ledger_duplicates: u64,
     /// Reader avvik of every input, in the order kommuner, dsf, rates, ledger (a streamed ledger's are in
-    /// its [`LedgerRead`]); `stats` and `manifest_inputs` likewise.
+    /// its [`LedgerRead`]); `manifest_inputs` likewise, and `stats` has no entry for a streamed ledger
+    /// (`termin` uses the extract's only).
     pub avvik: Vec<Avvik>,
     pub stats: Vec<FileStats>,
     pub manifest_inputs: Vec<ManifestInput>,
@@ -114,8 +115,9 @@ pub struct LedgerRead {
     pub duplicates: u64,
 }
 
-/// A streamed ledger turned out not to be in T-4 order, or not UTF-8: the termin must be run again with
-/// the ledger held (the outputs of the stopped run were never committed).
+/// A streamed ledger turned out not to be in T-4 order, or not UTF-8: the termin must be computed again
+/// with the ledger held ([`TerminInputs::hold_ledger`]; the outputs of the stopped run were never
+/// committed).
 #[derive(Debug, thiserror::Error)]
 #[error("the ledger {path} cannot be streamed ({why}); it is read again and held")]
 pub struct HoldLedger {
