@@ -431,19 +431,11 @@ fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
 fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     let tmp = tempfile::tempdir().unwrap();
     let q = |n: &str| tmp.path().join(n);
+    let q3 = |paid: &[&Path], out: &str, extra: &[&str]| {
+        termin("2024-Q3", "dsf", "rates", paid, &q(out), extra)
+    };
     q1_then_q2(&q);
-    assert_eq!(
-        termin(
-            "2024-Q3",
-            "dsf",
-            "rates",
-            &[&q("q2/utbetalt.csv")],
-            &q("one"),
-            &[]
-        )
-        .0,
-        0
-    );
+    assert_eq!(q3(&[&q("q2/utbetalt.csv")], "one", &[]).0, 0);
     // q2's ledger with each of q1's lines written twice in a row: still in T-4 order.
     let q1 = std::fs::read_to_string(q("q1/utbetalt.csv")).unwrap();
     let q1_lines: std::collections::BTreeSet<&str> = q1.lines().skip(1).collect();
@@ -472,9 +464,6 @@ fn one_ledger_file_with_repeats_or_out_of_order_gives_the_same_basis() {
     std::fs::write(q("twice.csv"), twice(None)).unwrap();
     // A run whose ledger is streamed (or held from the start) says nothing of it; one that has to hold it
     // after all says so.
-    let q3 = |paid: &[&Path], out: &str, extra: &[&str]| {
-        termin("2024-Q3", "dsf", "rates", paid, &q(out), extra)
-    };
     let no_hold_note = |(code, _, err): (i32, String, String)| {
         assert_eq!(code, 0, "{err}");
         !err.contains("cannot be streamed")
