@@ -316,30 +316,34 @@ impl TerminInputs {
         avvik.extend(rt.avvik);
         stats.extend(rt.stats);
         files.extend(manifest::inputs_of("rates", &rt.files));
-        let mut ledger_duplicates = 0;
-        let (ledger, ledger_stream) = match ledger? {
-            None => (Vec::new(), None),
-            Some(Err(stream)) => (Vec::new(), Some(stream)),
-            Some(Ok(held)) => {
-                ledger_duplicates = held.repeats.len() as u64;
-                avvik.extend(held.avvik);
-                avvik.extend(held.repeats);
-                stats.extend(held.stats);
-                files.extend(held.manifest_inputs);
-                (held.lines, None)
-            }
-        };
-        Ok(TerminInputs {
+        let ledger = ledger?;
+        let mut inputs = TerminInputs {
             extract: dsf.data,
             rates: rt.data,
             kommuner,
-            ledger,
-            ledger_stream,
-            ledger_duplicates,
+            ledger: Vec::new(),
+            ledger_stream: None,
+            ledger_duplicates: 0,
             avvik,
             stats,
             manifest_inputs: files,
-        })
+        };
+        match ledger {
+            None => {}
+            Some(Err(stream)) => inputs.ledger_stream = Some(stream),
+            Some(Ok(held)) => inputs.take_held(held),
+        }
+        Ok(inputs)
+    }
+
+    /// A ledger read and held: its lines, and its avvik, counts and checksum after the other inputs'.
+    fn take_held(&mut self, held: HeldLedger) {
+        self.ledger_duplicates = held.repeats.len() as u64;
+        self.avvik.extend(held.avvik);
+        self.avvik.extend(held.repeats);
+        self.stats.extend(held.stats);
+        self.manifest_inputs.extend(held.manifest_inputs);
+        self.ledger = held.lines;
     }
 
     /// A streamed ledger that could not be streamed ([`HoldLedger`]) read again and held, as `load`
@@ -354,12 +358,7 @@ impl TerminInputs {
             kommuner: self.kommuner.as_ref(),
         };
         let held = HeldLedger::load(std::slice::from_ref(&stream.path), &opts)?;
-        self.ledger_duplicates = held.repeats.len() as u64;
-        self.avvik.extend(held.avvik);
-        self.avvik.extend(held.repeats);
-        self.stats.extend(held.stats);
-        self.manifest_inputs.extend(held.manifest_inputs);
-        self.ledger = held.lines;
+        self.take_held(held);
         Ok(())
     }
 
