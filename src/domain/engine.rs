@@ -511,24 +511,54 @@ struct SakRuns {
     /// Hashes in order, and the runs in that order.
     keys: Vec<u64>,
     order: Vec<u32>,
+    /// Per run, its id in a number when it is short (see [`short_sak`]), so that the runs of one hash
+    /// are compared without reading the persons' texts (scattered in memory when the extract is not in
+    /// case order, e.g. sorted by fnr).
+    short: Vec<u128>,
+}
+
+/// A `sak_id` that does not fit [`short_sak`]: compare the texts.
+const LONG_SAK: u128 = u128::MAX;
+
+/// A `sak_id` of up to 15 bytes as a number (its bytes, then its length in the last byte), equal for two
+/// ids exactly when the texts are; [`LONG_SAK`] for a longer id.
+fn short_sak(id: &str) -> u128 {
+    let b = id.as_bytes();
+    if b.len() > 15 {
+        return LONG_SAK;
+    }
+    let mut a = [0u8; 16];
+    a[..b.len()].copy_from_slice(b);
+    a[15] = b.len() as u8;
+    u128::from_le_bytes(a)
 }
 
 fn sak_runs(personer: &[Person]) -> SakRuns {
-    let n = personer.len();
     // 40 bits of hash: a few radix passes; a collision only costs a comparison of the texts.
-    const SAK_HASH_BITS: u32 = 40;
-    let (mut start, keys): (Vec<u32>, Vec<u64>) = (0..n)
+    sak_runs_hashed(personer, 40)
+}
+
+/// [`sak_runs`] with `bits` (1–64) of the hash: tests use a few, so that collisions are common.
+fn sak_runs_hashed(personer: &[Person], bits: u32) -> SakRuns {
+    let n = personer.len();
+    let ((mut start, short), keys): ((Vec<u32>, Vec<u128>), Vec<u64>) = (0..n)
         .into_par_iter()
         .filter(|&r| r == 0 || personer[r].sak_id != personer[r - 1].sak_id)
         .map(|r| {
+            let id = &personer[r].sak_id;
             let mut h = FxHasher::default();
-            h.write(personer[r].sak_id.as_bytes());
-            (r as u32, h.finish() >> (64 - SAK_HASH_BITS))
+            h.write(id.as_bytes());
+            ((r as u32, short_sak(id)), h.finish() >> (64 - bits))
         })
         .unzip();
-    let (keys, order) = order_by_key(keys, SAK_HASH_BITS);
+    let (keys, order) = order_by_key(keys, bits);
     start.push(n as u32);
-    SakRuns { start, keys, order }
+    SakRuns {
+        start,
+        keys,
+        order,
+        short,
+    }
 }
 
 /// IT-8: per person, in fnr order (the order of `persons`), the number of persons of the extract with
@@ -541,10 +571,19 @@ fn sak_counts(
     runs: SakRuns,
     newborn: &[bool],
 ) -> Vec<u32> {
-    let SakRuns { start, keys, order } = runs;
+    let SakRuns {
+        start,
+        keys,
+        order,
+        short,
+    } = runs;
     let rows = |run: u32| start[run as usize] as usize..start[run as usize + 1] as usize;
     let counted = |run: u32| newborn[rows(run)].iter().filter(|&&b| !b).count() as u32;
     let sak = |run: u32| personer[start[run as usize] as usize].sak_id.as_str();
+    let same = |x: u32, y: u32| match (short[x as usize], short[y as usize]) {
+        (LONG_SAK, _) | (_, LONG_SAK) => sak(x) == sak(y),
+        (a, b) => a == b,
+    };
     let mut count = vec![0u32; personer.len()];
     let mut same_hash: Vec<u32> = Vec::new();
     for w in run_starts(&keys).windows(2) {
@@ -554,7 +593,15 @@ fn sak_counts(
             count[rows(*run)].fill(c);
             continue;
         }
-        // Several runs with one hash: a case listed in several places or, rarely, a collision.
+        // Several runs with one hash: a case listed in several places (an extract not in case order,
+        // e.g. sorted by fnr) or, rarely, a collision. One case unless some id differs from the first.
+        if g[1..].iter().all(|&run| same(g[0], run)) {
+            let c = g.iter().map(|&run| counted(run)).sum();
+            for &run in g {
+                count[rows(run)].fill(c);
+            }
+            continue;
+        }
         same_hash.clear();
         same_hash.extend_from_slice(g);
         same_hash.sort_by(|&x, &y| sak(x).cmp(sak(y)));
@@ -2406,6 +2453,128 @@ mod orphan_tests {
                 "{}",
                 buf.melding
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod sak_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// IT-8's count of a case (its rows in the extract, newborns not counted) is that of a map from the
+    /// id's text, whatever the order of the rows (a case in one run or scattered), the length of the ids
+    /// (up to 15 bytes compared as numbers, longer ones as text, ids equal in their first 16 bytes) and
+    /// the hash: with 1–3 bits nearly every run shares its hash with runs of other cases.
+    #[test]
+    fn sak_counts_are_those_of_a_map_of_the_ids() {
+        let ids: Vec<String> = [
+            "",
+            "A",
+            "SAK00000001",
+            "SAK00000002",
+            "123456789012345",
+            "123456789012346",
+            "1234567890123456",
+            "1234567890123457",
+            "en veldig lang saksreferanse 1",
+            "en veldig lang saksreferanse 2",
+            "æøå-sak",
+            "A\u{0}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Synthetic numbers (SPEC ID-1: month + 80).
+        let fnrs: Vec<Fnr> = (0..3000)
+            .filter_map(|i| Fnr::with_control_digits(&format!("15819{}{:03}", i / 1000, i % 1000)))
+            .take(300)
+            .collect();
+        assert_eq!(fnrs.len(), 300);
+        let template = |fnr: Fnr, sak: &str| Person {
+            fnr,
+            duf: None,
+            fodselsdato: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+            bosettingsdato: NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
+            bosettingskommune: Knr::parse("0301").unwrap(),
+            sak_id: sak.to_string(),
+            malgruppe: crate::domain::person::Malgruppe::Flyktning,
+            bosatt_etter_avtale: true,
+            enslig_mindrearig: false,
+            mor_fnr: None,
+            referanse_fnr: None,
+            familie_soknadsdato: None,
+            registrert_dato: NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
+            dodsdato: None,
+            utvandringsdato: None,
+            gjenforent_dato: None,
+            tidligere_utlost: false,
+            line: 0,
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..40 {
+            // Runs of 1–4 rows of one id, in a random order of fnrs: a case may be in several runs.
+            let mut personer = Vec::new();
+            while personer.len() < fnrs.len() {
+                let id = &ids[next(ids.len())];
+                for _ in 0..1 + next(if round % 2 == 0 { 4 } else { 1 }) {
+                    if personer.len() < fnrs.len() {
+                        personer.push(template(fnrs[0], id));
+                    }
+                }
+            }
+            // Distinct numbers (7 is prime to 300), in an order other than the rows'.
+            for (i, p) in personer.iter_mut().enumerate() {
+                p.fnr = fnrs[(i * 7 + round) % fnrs.len()];
+            }
+            let newborn: Vec<bool> = (0..personer.len()).map(|_| next(5) == 0).collect();
+            let mut model: HashMap<&str, u32> = HashMap::new();
+            for (p, &nb) in personer.iter().zip(&newborn) {
+                *model.entry(p.sak_id.as_str()).or_default() += u32::from(!nb);
+            }
+            let persons = PersonIndex::build(&personer);
+            let want: Vec<u32> = persons
+                .rows_in_fnr_order()
+                .iter()
+                .map(|&r| model[personer[r as usize].sak_id.as_str()])
+                .collect();
+            for bits in [1, 2, 3, 40, 64] {
+                let got = sak_counts(
+                    &personer,
+                    &persons,
+                    sak_runs_hashed(&personer, bits),
+                    &newborn,
+                );
+                assert_eq!(got, want, "round {round}, {bits} bits");
+            }
+        }
+    }
+
+    #[test]
+    fn short_sak_is_equal_exactly_when_the_texts_are() {
+        let ids = [
+            "",
+            "A",
+            "A\u{0}",
+            "AB",
+            "123456789012345",
+            "1234567890123456",
+            "æ",
+        ];
+        for x in ids {
+            for y in ids {
+                let (a, b) = (short_sak(x), short_sak(y));
+                if a != LONG_SAK && b != LONG_SAK {
+                    assert_eq!(a == b, x == y, "{x:?} {y:?}");
+                }
+            }
+            assert_eq!(short_sak(x) == LONG_SAK, x.len() > 15, "{x:?}");
         }
     }
 }
