@@ -44,6 +44,28 @@ fn t5_refuses_the_bank_file_with_example_rates_but_writes_the_reports() {
     let m = manifest(&out);
     assert_eq!(m["payment_file"]["written"], false);
     assert_eq!(m["all_rates_adopted"], false);
+    // The refusal names the first five rates and counts the rest, which the manifest lists.
+    let all = m["payment_file"]["unadopted_rates"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(all > 5, "the example uses {all} rates");
+    let line = t5_line(&stderr, "WARNING: T-5: no payment file");
+    assert_eq!(line.matches("(eksempel)").count(), 5, "{line}");
+    assert!(
+        line.contains(&format!(
+            " and {} more (all listed in manifest.json, unadopted_rates); the reports are written",
+            all - 5
+        )),
+        "{line}"
+    );
+}
+
+/// The one line of `stderr` that starts with `start`.
+fn t5_line<'a>(stderr: &'a str, start: &str) -> &'a str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with(start)).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    lines[0]
 }
 
 #[test]
@@ -56,6 +78,17 @@ fn bank_file_ties_to_the_municipalities_and_a_refused_rerun_removes_it() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+    // Paid anyway, loudly, naming the first five rates not adopted.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let line = t5_line(
+        &stderr,
+        "WARNING: payment file written with rates that are NOT adopted",
+    );
+    assert_eq!(line.matches("(eksempel)").count(), 5, "{line}");
+    assert!(
+        line.ends_with(" more (all listed in manifest.json, unadopted_rates)"),
+        "{line}"
     );
 
     // Σ utbetaling.csv = Σ kommuner.csv where utbetales = ja = manifest ctrl_sum = XML CtrlSum.

@@ -923,18 +923,11 @@ pub fn summary_text(r: &TerminSummary, rates: &RateTable, out: &Path) -> String 
         .map(|rt| format!("{} {} ({})", rt.ar, rt.kode, rt.status))
         .collect();
     if !unadopted.is_empty() {
-        let shown: Vec<&str> = unadopted.iter().take(5).map(String::as_str).collect();
-        let more = unadopted.len() - shown.len();
         s.push_str(&format!(
-            "rates not adopted (T-5): {} of {} used: {}{} (all listed in manifest.json)\n",
+            "rates not adopted (T-5): {} of {} used: {} (all listed in manifest.json)\n",
             unadopted.len(),
             r.rates_used.len(),
-            shown.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
+            crate::output::first_few(&unadopted, crate::output::RATES_SHOWN),
         ));
     }
     if r.avvik_count() > 0 {

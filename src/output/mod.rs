@@ -6,6 +6,19 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// How many rates a terminal line about T-5 names before "and N more" (manifest.json lists them all).
+pub const RATES_SHOWN: usize = 5;
+
+/// The first `shown` of `items` joined with ", ", then " and N more" for the rest: for a line on the
+/// terminal that names things listed in full in a file.
+pub fn first_few(items: &[String], shown: usize) -> String {
+    let mut s = items[..items.len().min(shown)].join(", ");
+    if items.len() > shown {
+        s.push_str(&format!(" and {} more", items.len() - shown));
+    }
+    s
+}
+
 /// A set of output files written under temporary names and renamed into place by [`OutputDir::commit`].
 /// Dropping it without committing removes the temporary files.
 pub struct OutputDir {

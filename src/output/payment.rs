@@ -309,8 +309,11 @@ pub fn unadopted_rates(result: &TerminSummary, rates: &RateTable) -> Vec<Unadopt
         .collect()
 }
 
+/// T-5's rates for a message: the first [`RATES_SHOWN`](crate::output::RATES_SHOWN), then how many more
+/// (`manifest.json` lists them all, under `unadopted_rates`; a chain of example rates has dozens).
 fn describe(u: &[UnadoptedRate]) -> String {
-    u.iter()
+    let all: Vec<String> = u
+        .iter()
         .map(|r| {
             format!(
                 "{} {} ({})",
@@ -319,8 +322,12 @@ fn describe(u: &[UnadoptedRate]) -> String {
                 r.status.map_or("not in the rate tables", |s| s.as_str())
             )
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    let mut s = crate::output::first_few(&all, crate::output::RATES_SHOWN);
+    if all.len() > crate::output::RATES_SHOWN {
+        s.push_str(" (all listed in manifest.json, unadopted_rates)");
+    }
+    s
 }
 
 /// Decides the transfers without writing anything: which paying municipalities go into the bank file and
