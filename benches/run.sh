@@ -10,6 +10,8 @@
 #
 # Usage: benches/run.sh [100k] [1m] [10m] [xlsx] (default: 100k 1m; xlsx = the 100k extract as one workbook,
 #                                                 converted by tests/perf_xlsx_input.rs)
+#        benches/run.sh 1m-fnr                   (any size with -fnr: the same extract with personer.csv sorted
+#                                                 by fnr, as a register may deliver it, not in case order)
 #        REGEN=1 benches/run.sh 1m               (regenerate cached data, and so time `generate`)
 #        REPEAT=3 benches/run.sh 1m              (best of 3 runs for floor and termin; default 1)
 #        TILSKUDD_BIN=path benches/run.sh 1m     (time another tilskudd binary, e.g. a local merge with the engine)
@@ -66,21 +68,34 @@ ROWS=()
 XLSX=""
 for size in "${SIZES[@]}"; do
     if [ "$size" = xlsx ]; then XLSX=1; continue; fi
-    case "$size" in
+    base=${size%-fnr}
+    case "$base" in
         100k) n=100000 ;;
         1m) n=1000000 ;;
         10m) n=10000000 ;;
-        *) echo "error: unknown size '$size' (use 100k, 1m or 10m)" >&2; exit 2 ;;
+        *) echo "error: unknown size '$size' (use 100k, 1m or 10m, each optionally with -fnr)" >&2; exit 2 ;;
     esac
-    dir=$DATA/$size
-    echo "== $size ($n persons) in $dir" >&2
+    dir=$DATA/$base
+    echo "== $base ($n persons) in $dir" >&2
     if [ -n "${REGEN:-}" ] || [ ! -f "$dir/satser.csv" ]; then
-        rm -rf "$dir"
+        rm -rf "$dir" "$dir-fnr"
         measure generate "$GEN" generate --persons "$n" --seed 2024 --out "$dir"
         if [ "$RC" -ne 0 ]; then echo "error: generate failed:" >&2; cat "$LOG" >&2; exit 1; fi
-        ROWS+=("| $size | generate | $WALL | $USER | $RSS | – | ok |")
+        ROWS+=("| $base | generate | $WALL | $USER | $RSS | – | ok |")
     else
-        ROWS+=("| $size | generate | (cached) | – | – | – | – |")
+        ROWS+=("| $base | generate | (cached) | – | – | – | – |")
+    fi
+    if [ "$size" != "$base" ]; then
+        # The same files, personer.csv sorted by fnr (the first column; 11 digits, so text order is number
+        # order): a case's persons are scattered instead of listed together.
+        if [ ! -f "$dir-fnr/satser.csv" ]; then
+            echo "sorting $dir/dsf/personer.csv by fnr into $dir-fnr ..." >&2
+            rm -rf "$dir-fnr" && mkdir -p "$dir-fnr/dsf" || exit 1
+            { head -1 "$dir/dsf/personer.csv"; tail -n +2 "$dir/dsf/personer.csv" | LC_ALL=C sort -t, -k1,1; } \
+                > "$dir-fnr/dsf/personer.csv" || exit 1
+            cp "$dir/dsf/flyttinger.csv" "$dir-fnr/dsf/" && cp "$dir/satser.csv" "$dir/kommuner.csv" "$dir-fnr/" || exit 1
+        fi
+        dir=$dir-fnr
     fi
     mib=$(du -sm "$dir" | cut -f1)
 
