@@ -15,7 +15,8 @@
 #        REGEN=1 benches/run.sh 1m               (regenerate cached data, and so time `generate`)
 #        REPEAT=3 benches/run.sh 1m              (best of 3 runs for floor and termin; default 1)
 #        TILSKUDD_BIN=path benches/run.sh 1m     (time another tilskudd binary, e.g. a local merge with the engine)
-# Data is cached under target/bench-data/<size>/ (10m needs about 1.2 GB of disk).
+# Data is cached under target/bench-data/<size>/ (10m needs about 1.2 GB of disk; a -fnr size adds
+# target/bench-data/<size>-fnr/, its personer.csv sorted and the other files hard links where possible).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,6 +67,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; el
 
 ROWS=()
 XLSX=""
+REGENERATED=" "
 for size in "${SIZES[@]}"; do
     if [ "$size" = xlsx ]; then XLSX=1; continue; fi
     base=${size%-fnr}
@@ -77,7 +79,9 @@ for size in "${SIZES[@]}"; do
     esac
     dir=$DATA/$base
     echo "== $base ($n persons) in $dir" >&2
-    if [ -n "${REGEN:-}" ] || [ ! -f "$dir/satser.csv" ]; then
+    # REGEN regenerates each size once per call (1m and 1m-fnr share the data).
+    if { [ -n "${REGEN:-}" ] && [[ $REGENERATED != *" $base "* ]]; } || [ ! -f "$dir/satser.csv" ]; then
+        REGENERATED+="$base "
         rm -rf "$dir" "$dir-fnr"
         measure generate "$GEN" generate --persons "$n" --seed 2024 --out "$dir"
         if [ "$RC" -ne 0 ]; then echo "error: generate failed:" >&2; cat "$LOG" >&2; exit 1; fi
@@ -91,9 +95,13 @@ for size in "${SIZES[@]}"; do
         if [ ! -f "$dir-fnr/satser.csv" ]; then
             echo "sorting $dir/dsf/personer.csv by fnr into $dir-fnr ..." >&2
             rm -rf "$dir-fnr" && mkdir -p "$dir-fnr/dsf" || exit 1
-            { head -1 "$dir/dsf/personer.csv"; tail -n +2 "$dir/dsf/personer.csv" | LC_ALL=C sort -t, -k1,1; } \
-                > "$dir-fnr/dsf/personer.csv" || exit 1
-            cp "$dir/dsf/flyttinger.csv" "$dir-fnr/dsf/" && cp "$dir/satser.csv" "$dir/kommuner.csv" "$dir-fnr/" || exit 1
+            head -1 "$dir/dsf/personer.csv" > "$dir-fnr/dsf/personer.csv" || exit 1
+            tail -n +2 "$dir/dsf/personer.csv" | LC_ALL=C sort -t, -k1,1 >> "$dir-fnr/dsf/personer.csv" || exit 1
+            link() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
+            link "$dir/dsf/flyttinger.csv" "$dir-fnr/dsf/flyttinger.csv" && link "$dir/kommuner.csv" "$dir-fnr/kommuner.csv" \
+                || exit 1
+            # satser.csv last: its presence says the folder is complete.
+            link "$dir/satser.csv" "$dir-fnr/satser.csv" || exit 1
         fi
         dir=$dir-fnr
     fi

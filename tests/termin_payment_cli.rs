@@ -44,21 +44,32 @@ fn t5_refuses_the_bank_file_with_example_rates_but_writes_the_reports() {
     let m = manifest(&out);
     assert_eq!(m["payment_file"]["written"], false);
     assert_eq!(m["all_rates_adopted"], false);
-    // The refusal names the first five rates and counts the rest, which the manifest lists.
-    let all = m["payment_file"]["unadopted_rates"]
+    // The refusal names the first five rates and counts the rest; the manifest lists them all (T-5:
+    // the reports say which rates were not adopted), with their status.
+    let all = m["rates_used"]
         .as_array()
         .unwrap()
-        .len();
+        .iter()
+        .filter(|r| r["status"] != "vedtatt")
+        .count();
     assert!(all > 5, "the example uses {all} rates");
+    assert_eq!(
+        m["payment_file"]["unadopted_rates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        all
+    );
+    let more = format!(" and {} more (see rates_used in manifest.json)", all - 5);
     let line = t5_line(&stderr, "WARNING: T-5: no payment file");
     assert_eq!(line.matches("(eksempel)").count(), 5, "{line}");
     assert!(
-        line.contains(&format!(
-            " and {} more (all listed in manifest.json, unadopted_rates); the reports are written",
-            all - 5
-        )),
+        line.contains(&format!("{more}; the reports are written")),
         "{line}"
     );
+    let refused = m["payment_file"]["refused"].as_str().unwrap();
+    assert!(line.ends_with(refused), "{line} / {refused}");
+    assert!(refused.contains(&more), "{refused}");
 }
 
 /// The one line of `stderr` that starts with `start`.
@@ -87,7 +98,7 @@ fn bank_file_ties_to_the_municipalities_and_a_refused_rerun_removes_it() {
     );
     assert_eq!(line.matches("(eksempel)").count(), 5, "{line}");
     assert!(
-        line.ends_with(" more (all listed in manifest.json, unadopted_rates)"),
+        line.ends_with(" more (see rates_used in manifest.json)"),
         "{line}"
     );
 

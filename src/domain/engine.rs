@@ -540,6 +540,7 @@ fn sak_runs(personer: &[Person]) -> SakRuns {
 
 /// [`sak_runs`] with `bits` (1–64) of the hash: tests use a few, so that collisions are common.
 fn sak_runs_hashed(personer: &[Person], bits: u32) -> SakRuns {
+    debug_assert!((1..=64).contains(&bits), "{bits} bits of hash");
     let n = personer.len();
     let ((mut start, short), keys): ((Vec<u32>, Vec<u128>), Vec<u64>) = (0..n)
         .into_par_iter()
@@ -2463,7 +2464,7 @@ mod sak_tests {
     use std::collections::HashMap;
 
     /// IT-8's count of a case (its rows in the extract, newborns not counted) is that of a map from the
-    /// id's text, whatever the order of the rows (a case in one run or scattered), the length of the ids
+    /// id's text, whatever the order of the rows (a case in one run or several, scattered), the length of the ids
     /// (up to 15 bytes compared as numbers, longer ones as text, ids equal in their first 16 bytes) and
     /// the hash: with 1–3 bits nearly every run shares its hash with runs of other cases.
     #[test]
@@ -2520,9 +2521,18 @@ mod sak_tests {
         };
         for round in 0..40 {
             // Runs of 1–4 rows of one id, in a random order of fnrs: a case may be in several runs.
+            // A quarter of the runs have an id of their own (a case of one run; short or long).
             let mut personer = Vec::new();
             while personer.len() < fnrs.len() {
-                let id = &ids[next(ids.len())];
+                let own = match next(8) {
+                    0 => Some(format!("solo-{}", personer.len())),
+                    1 => Some(format!(
+                        "en lang saksreferanse uten like {}",
+                        personer.len()
+                    )),
+                    _ => None,
+                };
+                let id = own.as_ref().unwrap_or_else(|| &ids[next(ids.len())]);
                 for _ in 0..1 + next(if round % 2 == 0 { 4 } else { 1 }) {
                     if personer.len() < fnrs.len() {
                         personer.push(template(fnrs[0], id));

@@ -244,6 +244,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn first_few_names_some_and_counts_the_rest() {
+        let items: Vec<String> = (1..=7).map(|i| format!("r{i}")).collect();
+        assert_eq!(first_few(&items[..0], 5), "");
+        assert_eq!(first_few(&items[..5], 5), "r1, r2, r3, r4, r5");
+        assert_eq!(first_few(&items[..6], 5), "r1, r2, r3, r4, r5 and 1 more");
+        assert_eq!(first_few(&items, 2), "r1, r2 and 5 more");
+    }
+
+    #[test]
     fn commit_renames_and_drop_cleans_up() {
         let tmp = tempfile::tempdir().unwrap();
         {

@@ -310,7 +310,8 @@ pub fn unadopted_rates(result: &TerminSummary, rates: &RateTable) -> Vec<Unadopt
 }
 
 /// T-5's rates for a message: the first [`RATES_SHOWN`](crate::output::RATES_SHOWN), then how many more
-/// (`manifest.json` lists them all, under `unadopted_rates`; a chain of example rates has dozens).
+/// (a run on example rates has dozens; `manifest.json` lists every rate used with its status, under
+/// `rates_used`, as the report's `Satser` sheet does).
 fn describe(u: &[UnadoptedRate]) -> String {
     let all: Vec<String> = u
         .iter()
@@ -325,7 +326,7 @@ fn describe(u: &[UnadoptedRate]) -> String {
         .collect();
     let mut s = crate::output::first_few(&all, crate::output::RATES_SHOWN);
     if all.len() > crate::output::RATES_SHOWN {
-        s.push_str(" (all listed in manifest.json, unadopted_rates)");
+        s.push_str(" (see rates_used in manifest.json)");
     }
     s
 }
