@@ -266,24 +266,67 @@ fn unknown_columns_are_one_warning() {
 fn quoted_fields_per_rfc4180() {
     let dir = tempfile::tempdir().unwrap();
     let f = fnr("018185", 100);
-    // A quoted sak_id holding the delimiter, a doubled quote and a line break; the next record's line
-    // number accounts for the two physical lines of this one.
-    let g = fnr("158387", 100);
+    // A quoted sak_id holding the delimiter and a doubled quote is read; one holding a line break is
+    // rejected (no identifier holds one: it is a stray quote joining lines, docs/input.md), and the
+    // next record's line number accounts for the two physical lines of that one.
+    let (g, h) = (fnr("158387", 100), fnr("158388", 100));
     std::fs::write(
         dir.path().join("personer.csv"),
         format!(
             "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe\n\
-             {f},2022-03-15,0301,\"S,1 \"\"a\"\"\nb\",flyktning\n\
-             {g},2022-03-15,0301,S2,ukjent\n"
+             {f},2022-03-15,0301,\"S,1 \"\"a\"\"\",flyktning\n\
+             {g},2022-03-15,0301,\"S2\nb\",flyktning\n\
+             {h},2022-03-15,0301,S3,ukjent\n"
         ),
     )
     .unwrap();
     let l = load_dsf(dir.path(), &opts(2024)).unwrap();
-    assert_eq!(l.data.personer[0].sak_id, "S,1 \"a\"\nb");
-    // Record 2 starts on physical line 4 (line 2 and 3 hold record 1).
+    assert_eq!(l.data.personer.len(), 1);
+    assert_eq!(l.data.personer[0].sak_id, "S,1 \"a\"");
+    // Record 3 starts on line 3 and runs to line 4; record 4 starts on physical line 5.
+    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
+        .avvik
+        .iter()
+        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
+        .collect();
     assert_eq!(
-        l.avvik.iter().map(|a| a.linje).collect::<Vec<_>>(),
-        vec![Some(4)]
+        got,
+        vec![
+            (Some(3), Some("sak_id"), "linjeskift_i_verdi"),
+            (Some(5), Some("malgruppe"), "ukjent_malgruppe")
+        ]
+    );
+    assert!(
+        l.avvik[0].melding.contains("from line 3 to line 4"),
+        "{}",
+        l.avvik[0].melding
+    );
+}
+
+#[test]
+fn a_line_break_is_kept_only_in_a_rates_kilde() {
+    // A rate's source may run over lines (a cell written with Alt+Enter, saved as CSV); its code may not.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("satser.csv");
+    std::fs::write(
+        &f,
+        "ar,kode,belop,status,kilde\n\
+         2024,AR-2,10,vedtatt,\"Prop. 1 S\nside 3\"\n\
+         2024,\"AR-3\r\n\",20,vedtatt,x\n\
+         2024,AR-4,30,vedtatt,y\n",
+    )
+    .unwrap();
+    let l = load_rates(&[f]).unwrap();
+    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
+        .avvik
+        .iter()
+        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
+        .collect();
+    assert_eq!(got, vec![(Some(4), Some("kode"), "linjeskift_i_verdi")]);
+    assert!(
+        l.avvik[0].melding.contains("from line 4 to line 5"),
+        "{}",
+        l.avvik[0].melding
     );
 }
 

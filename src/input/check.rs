@@ -47,6 +47,40 @@ impl<'f> RowCheck<'f> {
         c
     }
 
+    /// [`RowCheck::new`], and a record whose value holds a line break is rejected
+    /// (`linjeskift_i_verdi`) unless it is in one of the `multiline` columns (free text such as a rate's
+    /// `kilde`). RFC 4180 allows a quoted line break, but no identifier, code, date or amount holds one,
+    /// and a stray quote (`"SAK1` on one line, `SAK2"` on a later one) otherwise joins the lines between
+    /// into one record that may have the right number of fields — rows that would vanish without a word.
+    /// `headers`: the table's header names, to name the column.
+    pub fn start(file: &'f str, headers: &[String], row: &Row, multiline: &[&str]) -> RowCheck<'f> {
+        let mut c = RowCheck::new(file, row);
+        if row.shape.is_some() {
+            // Already rejected, with the unclosed quote named when the record runs over lines.
+            return c;
+        }
+        let (fields, extra) = row.line_breaks();
+        for i in fields {
+            let col = headers.get(i).map(String::as_str);
+            if col.is_some_and(|h| multiline.iter().any(|m| m.eq_ignore_ascii_case(h))) {
+                continue;
+            }
+            let last = row.line + extra;
+            c.reject(
+                col,
+                "linjeskift_i_verdi",
+                format!(
+                    "the value holds a line break, so this record runs from line {} to line {last}: a quote (\") \
+                     opened in this field closes only on a later line, and the lines between were read as this \
+                     one row; remove the stray quote (no {} value holds a line break)",
+                    row.line,
+                    col.map_or("such".to_string(), |h| format!("'{h}'")),
+                ),
+            );
+        }
+        c
+    }
+
     pub fn reject(&mut self, col: Option<&str>, kode: &str, msg: String) {
         self.list
             .push(Avvik::rejected(self.file, Some(self.line), col, kode, msg));

@@ -287,6 +287,7 @@ fn read_personer_rows(
     cols.push(TIDLIGERE_UTLOST);
     let (ix, warning) = t.resolve(&cols)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     // Rows are checked in parallel; the results arrive here in file order.
     let hint = t.row_hint;
     let lookup = KnrLookup::new(opts.kommuner);
@@ -304,7 +305,7 @@ fn read_personer_rows(
             problems: Problems::new(),
         },
         |row| {
-            let mut c = RowCheck::new(&name, row);
+            let mut c = RowCheck::start(&name, &headers, row, &[]);
             let p = check_person(&mut c, row, &ix, opts, &lookup);
             let num = c.fnr.map(|f| f.number());
             let person = if c.is_rejected() { None } else { p };
@@ -604,6 +605,7 @@ fn read_flyttinger_rows(
 ) -> Result<MoveRows, InputError> {
     let (ix, warning) = t.resolve(&FLYTTINGER_COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     let hint = t.row_hint;
     let lookup = KnrLookup::new(opts.kommuner);
     let (read, acc) = t.par_rows(
@@ -620,7 +622,7 @@ fn read_flyttinger_rows(
             problems: Problems::new(),
         },
         |row| {
-            let mut c = RowCheck::new(&name, row);
+            let mut c = RowCheck::start(&name, &headers, row, &[]);
             let fnr = c.fnr("fnr", &row.cell(ix[0]), opts, true);
             c.fnr = fnr;
             let dato = c.date("flyttedato", &row.cell(ix[1]), true);

@@ -23,6 +23,7 @@ pub fn load(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
     let (t, mut file) = table::open_single(path, "kommuner")?;
     let (ix, warning) = t.resolve(&COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     let mut out = Loaded {
         data: KommuneRegister::new(name.clone()),
         ..Loaded::default()
@@ -41,7 +42,7 @@ pub fn load(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
     let mut rows: Vec<Kommune> = Vec::new();
     let mut avvik: Vec<Avvik> = Vec::new();
     t.for_each_row(&mut file, |row| {
-        let mut c = RowCheck::new(&name, row);
+        let mut c = RowCheck::start(&name, &headers, row, &[]);
         let nr = c.knr("kommunenummer", &row.cell(ix[0]), &no_reg, None, true);
         let navn = c.text("navn", &row.cell(ix[1])).map(|s| s.into_owned());
         let orgnr = checked(&mut c, "orgnr", &row.cell(ix[2]), "ugyldig_orgnr", "organisasjonsnummer (ID-4)", Orgnr::parse);

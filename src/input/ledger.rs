@@ -228,6 +228,7 @@ fn read_one<A: Send>(
     let (t, mut file) = table::open_single(path, "utbetalt")?;
     let (ix, warning) = t.resolve(&COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     // One copy of the name for all the lines' origins.
     let shared_name: Arc<str> = name.as_str().into();
     // Rows are checked in parallel; the results arrive in file order.
@@ -242,7 +243,7 @@ fn read_one<A: Send>(
             };
             (stats, Vec::<Avvik>::new(), init(hint))
         },
-        |row| check_line(&name, &shared_name, row, &ix, opts, &lookup),
+        |row| check_line(&name, &headers, &shared_name, row, &ix, opts, &lookup),
         |(stats, avvik, lines), r: Checked| {
             count(stats, r.rejected, r.warned, r.synthetic);
             avvik.extend(r.avvik);
@@ -273,13 +274,14 @@ struct Checked {
 
 fn check_line(
     name: &str,
+    headers: &[String],
     shared_name: &Arc<str>,
     row: &Row,
     ix: &[Option<usize>],
     opts: &LoadOptions,
     lookup: &KnrLookup,
 ) -> Checked {
-    let mut c = RowCheck::new(name, row);
+    let mut c = RowCheck::start(name, headers, row, &[]);
     let termin = match c.text("termin", &row.cell(ix[0])) {
         None => None,
         Some(raw) => match canonical_termin(&raw).map_or_else(|| raw.parse::<Termin>(), Ok) {

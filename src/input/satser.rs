@@ -56,6 +56,7 @@ fn load_one(path: &Path, out: &mut Loaded<RateTable>) -> Result<(), InputError> 
     let (t, mut file) = table::open_single(path, "satser")?;
     let (ix, warning) = t.resolve(&COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     out.avvik.extend(warning);
     let mut stats = FileStats {
         file: name.clone(),
@@ -64,7 +65,7 @@ fn load_one(path: &Path, out: &mut Loaded<RateTable>) -> Result<(), InputError> 
     let table = &mut out.data;
     let avvik = &mut out.avvik;
     t.for_each_row(&mut file, |row| {
-        let mut c = RowCheck::new(&name, row);
+        let mut c = RowCheck::start(&name, &headers, row, &["kilde"]);
         let ar = c
             .int("ar", &row.cell(ix[0]), "ugyldig_ar", 1900..=2200)
             .map(|y| y as i32);

@@ -88,6 +88,7 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
     let (t, mut file) = table::open_single(path, "soknader")?;
     let (ix, warning) = t.resolve(&SOKNAD_COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     let mut out = Loaded::<Vec<Soknad>>::default();
     out.avvik.extend(warning);
     let mut stats = FileStats {
@@ -98,7 +99,7 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
     let data = &mut out.data;
     let avvik = &mut out.avvik;
     t.for_each_row(&mut file, |row| {
-        let mut c = RowCheck::new(&name, row);
+        let mut c = RowCheck::start(&name, &headers, row, &[]);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
         if let Some(id) = &id {
@@ -174,6 +175,7 @@ pub fn load_vedtak(
     let (t, mut file) = table::open_single(path, "vedtak")?;
     let (ix, warning) = t.resolve(&VEDTAK_COLS)?;
     let name = t.name.clone();
+    let headers = t.headers.clone();
     let mut out = Loaded::<Vec<TidligereVedtak>>::default();
     out.avvik.extend(warning);
     let mut stats = FileStats {
@@ -183,7 +185,7 @@ pub fn load_vedtak(
     let data = &mut out.data;
     let avvik = &mut out.avvik;
     t.for_each_row(&mut file, |row| {
-        let mut c = RowCheck::new(&name, row);
+        let mut c = RowCheck::start(&name, &headers, row, &[]);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
         let fnr = c.fnr("fnr", &cell(1), opts, true);

@@ -183,6 +183,28 @@ impl<'r> Row<'r> {
         }
     }
 
+    /// The fields of a CSV record that hold a line break (`\n` or `\r`, inside quotes), and how many
+    /// lines of the file the record takes after its first. Empty for a line without quotes (the
+    /// parallel reader's fast path) and for a sheet row.
+    pub fn line_breaks(&self) -> (Vec<usize>, u64) {
+        match self.data {
+            RowData::Csv(rec) => {
+                let with: Vec<usize> = (0..rec.len())
+                    .filter(|&i| rec[i].iter().any(|&b| b == b'\n' || b == b'\r'))
+                    .collect();
+                let lines = if with.is_empty() {
+                    0
+                } else {
+                    rec.iter()
+                        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+                        .sum()
+                };
+                (with, lines)
+            }
+            RowData::Fields(_) | RowData::Sheet(_) => (Vec::new(), 0),
+        }
+    }
+
     /// The cell of a resolved column (`None`: the column is not in the table → empty).
     #[inline]
     pub fn cell(&self, idx: Option<usize>) -> Cell<'r> {
