@@ -10,6 +10,26 @@ use crate::input::{FileStats, LoadOptions};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+/// The longest `melding` of a row's avvik, in bytes: a message quotes the value it refuses, and a value
+/// can be most of a file (an unclosed quote swallowing the lines after it; a record is refused only past
+/// 1 MiB). Longer messages keep their first [`MESSAGE_KEPT`] bytes and say how much was cut; the file and
+/// line say where the rest is.
+const MESSAGE_MAX: usize = 1000;
+const MESSAGE_KEPT: usize = 800;
+
+fn cut_message(mut msg: String) -> String {
+    if msg.len() > MESSAGE_MAX {
+        let mut at = MESSAGE_KEPT;
+        while !msg.is_char_boundary(at) {
+            at -= 1;
+        }
+        let cut = msg.len() - at;
+        msg.truncate(at);
+        msg.push_str(&format!(" … [{cut} more bytes not shown]"));
+    }
+    msg
+}
+
 /// The problems of one row.
 pub struct RowCheck<'f> {
     pub file: &'f str,
@@ -28,13 +48,16 @@ impl<'f> RowCheck<'f> {
             fnr: None,
         };
         if let Some((found, expected)) = row.shape {
-            let msg = if row.spans_lines() {
-                // An unclosed quote swallows the following lines into this record: say so, else the
-                // user looks for a stray delimiter while whole rows are missing.
+            let (_, extra) = row.line_breaks();
+            let msg = if extra > 0 {
+                // An unclosed quote swallows the following lines into this record: say so, and which
+                // lines, else the user looks for a stray delimiter while whole rows are missing.
                 format!(
                     "the record starting on this line has {found} fields but the header has {expected}, and \
-                     runs over several lines: a quote (\") opened here is not closed; close it (the lines \
-                     after it were read as part of this record)"
+                     runs over several lines: a quote (\") opened here is not closed; close it (lines {} to \
+                     {} were read as this one record)",
+                    row.line,
+                    row.line + extra
                 )
             } else {
                 format!(
@@ -82,13 +105,23 @@ impl<'f> RowCheck<'f> {
     }
 
     pub fn reject(&mut self, col: Option<&str>, kode: &str, msg: String) {
-        self.list
-            .push(Avvik::rejected(self.file, Some(self.line), col, kode, msg));
+        self.list.push(Avvik::rejected(
+            self.file,
+            Some(self.line),
+            col,
+            kode,
+            cut_message(msg),
+        ));
     }
 
     pub fn warn(&mut self, col: Option<&str>, kode: &str, msg: String) {
-        self.list
-            .push(Avvik::warning(self.file, Some(self.line), col, kode, msg));
+        self.list.push(Avvik::warning(
+            self.file,
+            Some(self.line),
+            col,
+            kode,
+            cut_message(msg),
+        ));
     }
 
     pub fn is_rejected(&self) -> bool {
@@ -434,5 +467,28 @@ pub fn count(stats: &mut FileStats, rejected: bool, warned: bool, synthetic: boo
         if synthetic {
             stats.synthetic += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_message;
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary_and_say_so() {
+        let short = "x".repeat(1000);
+        assert_eq!(cut_message(short.clone()), short);
+        // 799 ASCII bytes, then two-byte characters: byte 800 falls inside one.
+        let long = format!("{}{}", "a".repeat(799), "ø".repeat(300));
+        let cut = cut_message(long.clone());
+        assert!(cut.starts_with(&"a".repeat(799)));
+        assert_eq!(
+            cut,
+            format!(
+                "{} … [{} more bytes not shown]",
+                "a".repeat(799),
+                long.len() - 799
+            )
+        );
     }
 }

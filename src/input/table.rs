@@ -174,15 +174,6 @@ impl<'r> Row<'r> {
         }
     }
 
-    /// Whether a CSV record holds a line break inside a field (a quoted multi-line value, or an unclosed
-    /// quote that swallowed the following lines).
-    pub fn spans_lines(&self) -> bool {
-        match self.data {
-            RowData::Csv(rec) => rec.iter().any(|f| f.contains(&b'\n')),
-            RowData::Fields(_) | RowData::Sheet(_) => false,
-        }
-    }
-
     /// The fields of a CSV record that hold a line break (`\n` or `\r`, inside quotes), and how many
     /// lines of the file the record takes after its first. Empty for a line without quotes (the
     /// parallel reader's fast path) and for a sheet row.
