@@ -186,9 +186,15 @@ impl<'r> Row<'r> {
                 let lines = if with.is_empty() {
                     0
                 } else {
-                    rec.iter()
+                    let breaks: u64 = rec
+                        .iter()
                         .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
-                        .sum()
+                        .sum();
+                    // A quote left open to the end of the file takes the file's last line break too,
+                    // which ends a line rather than starting one. (Off by one for a last value that is
+                    // closed right after a line break of its own, `"a\n"`: said only in a message.)
+                    let at_end = rec.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+                    breaks - u64::from(at_end)
                 };
                 (with, lines)
             }
