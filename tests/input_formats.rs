@@ -402,3 +402,43 @@ fn sha256_and_row_count_of_each_input_file() {
         hex::encode(Sha256::digest(std::fs::read(&c).unwrap()))
     );
 }
+
+#[test]
+fn dates_no_person_can_have_are_rejected() {
+    // Settled before being born, dead before being born or settled (docs/input.md; SPEC §1.3 is silent).
+    // A newborn settled on its birth date and a death on the settlement date are possible.
+    let dir = tempfile::tempdir().unwrap();
+    // Individual numbers from 500: born in the 2000s (ID-1).
+    let rows = [
+        (fnr("028123", 500), "2021-03-01", ""), // born 02.01.2023: settled before
+        (fnr("028123", 600), "2023-01-02", ""), // settled on the birth date
+        (fnr("038123", 500), "2023-06-01", "2022-12-31"), // dead before born (03.01.2023)
+        (fnr("048190", 100), "2023-06-01", "2023-05-31"), // dead before settled
+        (fnr("058190", 100), "2023-06-01", "2023-06-01"), // dead on the settlement date
+    ];
+    let mut text = String::from("fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe,dodsdato\n");
+    for (i, (f, bosatt, dod)) in rows.iter().enumerate() {
+        text.push_str(&format!("{f},{bosatt},0301,S{i},flyktning,{dod}\n"));
+    }
+    std::fs::write(dir.path().join("personer.csv"), text).unwrap();
+    let l = load_dsf(dir.path(), &opts(2024)).unwrap();
+    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
+        .avvik
+        .iter()
+        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some(2), Some("bosettingsdato"), "bosatt_for_fodsel"),
+            (Some(4), Some("dodsdato"), "dod_for_bosetting"),
+            (Some(5), Some("dodsdato"), "dod_for_bosetting"),
+        ]
+    );
+    let said =
+        |i: usize, what: &str| assert!(l.avvik[i].melding.contains(what), "{}", l.avvik[i].melding);
+    said(0, "01.03.2021 is before the birth date 02.01.2023");
+    said(1, "31.12.2022 is before the birth date 03.01.2023");
+    said(2, "31.05.2023 is before bosettingsdato 01.06.2023");
+    assert_eq!(l.data.personer.len(), 2);
+}

@@ -537,6 +537,41 @@ fn check_person(
             );
         }
     }
+    // Dates no person can have (SPEC §1.3 is silent; docs/input.md): settled before being born, dead
+    // before being born or settled. Accepted, such a row was paid for years before the birth.
+    let born_at = fodselsdato.or(born);
+    if let (Some(b), Some(s)) = (born_at, bosettingsdato) {
+        if s < b {
+            c.reject(
+                Some("bosettingsdato"),
+                "bosatt_for_fodsel",
+                format!(
+                    "bosettingsdato {} is before the birth date {}; correct one of them",
+                    s.format("%d.%m.%Y"),
+                    b.format("%d.%m.%Y")
+                ),
+            );
+        }
+    }
+    if let Some(d) = dodsdato {
+        let before = [
+            ("the birth date", born_at),
+            ("bosettingsdato", bosettingsdato),
+        ]
+        .into_iter()
+        .find_map(|(what, x)| x.filter(|&x| d < x).map(|x| (what, x)));
+        if let Some((what, x)) = before {
+            c.reject(
+                Some("dodsdato"),
+                "dod_for_bosetting",
+                format!(
+                    "dodsdato {} is before {what} {}; correct one of them",
+                    d.format("%d.%m.%Y"),
+                    x.format("%d.%m.%Y")
+                ),
+            );
+        }
+    }
     if let (Some(f), Some(m)) = (fnr, mor_fnr) {
         if f == m {
             c.reject(
