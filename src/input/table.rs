@@ -193,7 +193,7 @@ impl<'r> Row<'r> {
                     // A quote left open to the end of the file takes the file's last line break too,
                     // which ends a line rather than starting one. (Off by one for a last value that is
                     // closed right after a line break of its own, `"a\n"`: said only in a message.)
-                    let at_end = rec.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+                    let at_end = rec.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
                     breaks - u64::from(at_end)
                 };
                 (with, lines)
