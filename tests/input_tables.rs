@@ -124,7 +124,9 @@ fn ledger_lines() {
              2024-Q5,0301,{f},AR-2,2024,1\n\
              2024-Q2,0301,{f},FHT1,2024,1\n\
              2024-Q2,9999,{f},AR-2,2024,1\n\
-             2024-Q2,0301,{bad},AR-2,2024,abc\n",
+             2024-Q2,0301,{bad},AR-2,2024,abc\n\
+             2024-Q3,0301,{f},AR-2,2024,88299.995\n\
+             2024-Q3,0301,{f},AR-3,2024,100.500\n",
             bad = bad_control(&f)
         ),
     )
@@ -138,9 +140,12 @@ fn ledger_lines() {
             (6, "ukjent_kommune".into()),
             (7, "ugyldig_fnr".into()),
             (7, "ugyldig_belop".into()),
+            // Money is in øre (SPEC §1.1): a third decimal is refused unless it is 0.
+            (8, "for_mange_desimaler".into()),
         ]
     );
-    assert_eq!(l.data.len(), 2);
+    assert_eq!(l.data.len(), 3);
+    assert_eq!(l.data[2].belop, dec("100.5"));
     assert_eq!(l.data[0].termin, Termin::from_str("2024-Q1").unwrap());
     assert_eq!(l.data[0].belop, dec("58750.00"));
     // A deduction (trekk) is a negative amount: "-1 234,50" → −1234.50.
@@ -150,7 +155,7 @@ fn ledger_lines() {
     assert_eq!(l.data[1].origin.line(), Some(3));
     assert_eq!(
         (l.stats[0].read, l.stats[0].accepted, l.stats[0].rejected),
-        (6, 2, 4)
+        (8, 3, 5)
     );
 }
 

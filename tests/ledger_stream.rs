@@ -135,6 +135,7 @@ fn load(g: &Path, paid: &Path, stream: bool) -> TerminInputs {
         &[g.join("satser.csv")],
         &[paid.to_path_buf()],
         2025,
+        "2025-Q1".parse().unwrap(),
         stream,
     )
     .unwrap()

@@ -41,6 +41,7 @@ fn convert_generated_extract_to_xlsx() {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     };
     let from_csv = tilskudd::input::load_dsf(&dir.join("dsf"), &opts).unwrap();
     let from_xlsx = tilskudd::input::load_dsf(&out, &opts).unwrap();

@@ -32,6 +32,7 @@ fn phase_cpu() {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     };
     let ex = tilskudd::input::load_dsf(&dir.join("dsf"), &opts).unwrap();
     let rt = tilskudd::input::load_rates(&[dir.join("satser.csv")]).unwrap();

@@ -37,6 +37,7 @@ fn load_the_1m_extract() {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: Some(&reg),
+        ledger_before: None,
     };
     for _ in 0..repeat {
         let (c0, t0) = (cpu_seconds().unwrap_or(0.0), Instant::now());

@@ -10,6 +10,7 @@ fn opts() -> LoadOptions<'static> {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     }
 }
 

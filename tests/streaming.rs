@@ -76,6 +76,7 @@ fn in_memory(g: &Path, t: &str, paid: &Path) -> (Vec<u8>, Vec<u8>, Vec<String>) 
             .to_string()
             .parse()
             .unwrap(),
+        termin,
         false,
     )
     .unwrap();

@@ -424,6 +424,62 @@ fn the_same_payment_in_two_ledger_files_counts_once_and_a_conflict_stops() {
     assert!(!q("bad").join("grunnlag.csv").exists());
 }
 
+/// T-4: the ledger read in is what earlier termins paid. A later termin's ledger (a cron job given the
+/// wrong folder), or this termin's own, would be netted as paid and silently take this termin's payments
+/// away: it stops the run (exit 1, nothing written), streamed or held.
+#[test]
+fn a_ledger_of_this_termin_or_a_later_one_stops_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = |n: &str| tmp.path().join(n);
+    q1_then_q2(&q);
+    let q2 = q("q2/utbetalt.csv");
+    let held = [q("q1/utbetalt.csv"), q2.clone()];
+    for (t, paid) in [
+        ("2024-Q1", vec![q2.as_path()]),
+        ("2024-Q2", vec![q2.as_path()]),
+        ("2024-Q1", held.iter().map(|p| p.as_path()).collect()),
+    ] {
+        let out = q(&format!("bad-{t}-{}", paid.len()));
+        let (c, _, err) = termin(t, "dsf", "rates", &paid, &out, &[]);
+        assert_eq!(c, 1, "{t}: {err}");
+        assert!(
+            err.contains("termin_ikke_for") || err.contains("not before termin"),
+            "{t}: {err}"
+        );
+        assert!(
+            err.contains(&format!("not before termin {t} computed now")),
+            "{err}"
+        );
+        assert!(!out.join("grunnlag.csv").exists());
+    }
+    // Every line of the file is refused (against 2024-Q1, q2's ledger holds no earlier line); the
+    // message names the first 20 and counts the rest (the lines three times over: more than 20).
+    let text = std::fs::read_to_string(&q2).unwrap();
+    let (head, body) = text.split_once('\n').unwrap();
+    std::fs::write(q("thrice.csv"), format!("{head}\n{body}{body}{body}")).unwrap();
+    let lines = 3 * read_csv(&q2).len();
+    assert!(lines > 20, "{lines}");
+    let (_, _, err) = termin(
+        "2024-Q1",
+        "dsf",
+        "rates",
+        &[&q("thrice.csv")],
+        &q("bad-count"),
+        &[],
+    );
+    assert!(
+        err.contains(&format!("has {lines} rejected row(s)")),
+        "{err}"
+    );
+    assert_eq!(err.matches("[termin_ikke_for]").count(), 20, "{err}");
+    assert!(err.contains(&format!("… and {} more", lines - 20)), "{err}");
+    // The termin after is fine.
+    assert_eq!(
+        termin("2024-Q3", "dsf", "rates", &[&q2], &q("q3"), &[]).0,
+        0
+    );
+}
+
 /// One ledger file in T-4 order is streamed during the run (issue 6), not held: its repeats are found as
 /// in a held ledger. And one file out of that order (made by hand), or in Windows-1252, stops the
 /// streamed run and is read again and held: the same basis.

@@ -18,6 +18,7 @@ fn phases() {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     };
     let t0 = Instant::now();
     let ex = tilskudd::input::load_dsf(&PathBuf::from(dsf), &opts).unwrap();

@@ -29,6 +29,7 @@ impl InputArgs {
             run_year,
             reject_synthetic: self.no_synthetic,
             kommuner: None,
+            ledger_before: None,
         }
     }
 }
@@ -44,6 +45,7 @@ pub fn load_register_and_dsf(
         run_year,
         reject_synthetic: args.no_synthetic,
         kommuner: kommuner.as_ref().map(|k| &k.data),
+        ledger_before: None,
     };
     let dsf = load_dsf(&args.dsf, &opts)?;
     Ok((kommuner, dsf))
@@ -53,21 +55,33 @@ pub fn load_register_and_dsf(
 /// its verb ("the rate tables have"), `why` says what would go wrong if the run went on without those rows.
 pub fn refuse_rejected_rows<T>(loaded: &Loaded<T>, what: &str, why: &str) -> anyhow::Result<()> {
     use crate::domain::avvik::Niva;
-    let bad: Vec<String> = loaded
+    let bad: Vec<&crate::domain::avvik::Avvik> = loaded
         .avvik
         .iter()
         .filter(|a| a.niva == Niva::Avvist)
-        .map(|a| a.to_string())
         .collect();
     if bad.is_empty() {
         return Ok(());
     }
+    // A wrong file can have every row rejected (a later termin's ledger: millions): the first ones say
+    // what is wrong, the count says how much.
+    let mut list: Vec<String> = bad
+        .iter()
+        .take(REJECTED_SHOWN)
+        .map(|a| a.to_string())
+        .collect();
+    if bad.len() > REJECTED_SHOWN {
+        list.push(format!("… and {} more", bad.len() - REJECTED_SHOWN));
+    }
     anyhow::bail!(
         "{what} {} rejected row(s); fix them first ({why}):\n  {}",
         bad.len(),
-        bad.join("\n  ")
+        list.join("\n  ")
     )
 }
+
+/// How many rejected rows [`refuse_rejected_rows`] names.
+const REJECTED_SHOWN: usize = 20;
 
 /// Loads the rate tables for a calculation. A table with any rejected row is fatal: an amount must never
 /// depend on which of two duplicate rows was picked, or on a row that was dropped (SPEC §1.6; docs/rules.md

@@ -62,6 +62,7 @@ pub fn load(
         run_year,
         reject_synthetic: input.no_synthetic,
         kommuner: kommuner.as_ref().map(|k| &k.data),
+        ledger_before: None,
     };
     let mut avvik = Vec::new();
     if let Some(k) = &kommuner {

@@ -63,6 +63,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.rates,
         &args.paid,
         params.basis_date.year(),
+        params.termin,
         false,
     )?;
     let engine = Engine::new(params, &inputs.extract, &inputs.rates, &inputs.ledger);

@@ -104,6 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         run_year,
         reject_synthetic: args.input.no_synthetic,
         kommuner: kommuner.as_ref().map(|k| &k.data),
+        ledger_before: None,
     };
     let mut avvik = Vec::new();
     if let Some(k) = &kommuner {

@@ -98,6 +98,8 @@ pub struct TerminInputs {
 pub struct StreamedLedger {
     pub path: PathBuf,
     run_year: i32,
+    /// The termin computed: every line must be of an earlier one.
+    termin: Termin,
     reject_synthetic: bool,
     /// Lines sent to the engine at a time.
     batch: usize,
@@ -149,6 +151,7 @@ impl StreamedLedger {
                 run_year: self.run_year,
                 reject_synthetic: self.reject_synthetic,
                 kommuner,
+                ledger_before: Some(self.termin),
             };
             // Its own pool (as many threads as the engine's, which checks rows while the engine runs): a
             // send that waits for the engine must not hold a thread the engine needs.
@@ -252,6 +255,7 @@ impl TerminInputs {
         rates: &[PathBuf],
         paid: &[PathBuf],
         run_year: i32,
+        termin: Termin,
         stream_ledger: bool,
     ) -> anyhow::Result<TerminInputs> {
         let mut avvik = Vec::new();
@@ -273,6 +277,7 @@ impl TerminInputs {
             run_year,
             reject_synthetic: input.no_synthetic,
             kommuner: kommuner.as_ref(),
+            ledger_before: Some(termin),
         };
         // The ledger (often larger than the extract in a chained run) is read and deduplicated on its
         // own thread while the extract is read (issue 6) — or, one CSV file, streamed during the run
@@ -293,6 +298,7 @@ impl TerminInputs {
                         return Ok(Some(Err(StreamedLedger {
                             path: path.clone(),
                             run_year,
+                            termin,
                             reject_synthetic: input.no_synthetic,
                             batch: input::ledger::STREAM_BATCH,
                         })));
@@ -356,6 +362,7 @@ impl TerminInputs {
             run_year: stream.run_year,
             reject_synthetic: stream.reject_synthetic,
             kommuner: self.kommuner.as_ref(),
+            ledger_before: Some(stream.termin),
         };
         let held = HeldLedger::load(std::slice::from_ref(&stream.path), &opts)?;
         self.take_held(held);
@@ -389,6 +396,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.rates,
         &args.paid,
         params.basis_date.year(),
+        params.termin,
         true,
     )?;
     timer.lap("read inputs");

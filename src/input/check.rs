@@ -331,6 +331,19 @@ impl<'f> RowCheck<'f> {
             return None;
         }
         match cell_amount(c) {
+            // SPEC §1.1: money is in NOK with 2 decimals (øre). A third decimal that is not 0 would be
+            // rounded somewhere (a ledger line rewritten as 0.00 breaks T-4's ledger in + paid).
+            Some(a) if a.scale() > 2 && a.normalize().scale() > 2 => {
+                self.reject(
+                    Some(col),
+                    "for_mange_desimaler",
+                    format!(
+                        "'{}' has more than two decimals; amounts are in whole øre: round it to two",
+                        c.raw()
+                    ),
+                );
+                None
+            }
             Some(a) => Some(a),
             None => {
                 self.reject(

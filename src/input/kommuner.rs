@@ -38,6 +38,7 @@ pub fn load(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
         run_year: 9999,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     };
     let mut rows: Vec<Kommune> = Vec::new();
     let mut avvik: Vec<Avvik> = Vec::new();

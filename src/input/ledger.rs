@@ -296,6 +296,22 @@ fn check_line(
             }
         },
     };
+    // T-4: the ledger read in holds what was paid in earlier termins. A line of this termin or a later
+    // one means the wrong file (a later termin's ledger, or this termin's own output given again); netted,
+    // it would silently take those payments off this termin's.
+    if let (Some(t), Some(run)) = (termin, opts.ledger_before) {
+        if t >= run {
+            c.reject(
+                Some("termin"),
+                "termin_ikke_for",
+                format!(
+                    "this line was paid in termin {t}, not before termin {run} computed now: the ledger \
+                     given (--paid) is that of {t} or later; give the utbetalt.csv written by the termin \
+                     before {run}"
+                ),
+            );
+        }
+    }
     // ID-3: the municipality must be (or have been) in the register; a ledger line may be older than a
     // merger, so any validity period counts.
     let kommune = c.knr_in("kommunenummer", &row.cell(ix[1]), lookup, None, true);

@@ -73,6 +73,9 @@ pub struct LoadOptions<'a> {
     pub reject_synthetic: bool,
     /// When given, every kommunenummer must exist in it for the date used (ID-3).
     pub kommuner: Option<&'a KommuneRegister>,
+    /// The termin computed: a ledger line (`--paid`) must be of an earlier one (T-4: the ledger read in
+    /// is what was paid before; a later one's ledger, or this termin's own, would be netted as paid).
+    pub ledger_before: Option<crate::domain::termin::Termin>,
 }
 
 /// A table that cannot be read at all. Row problems are never errors; they are [`Avvik`].

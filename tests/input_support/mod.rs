@@ -29,6 +29,7 @@ pub fn opts(run_year: i32) -> LoadOptions<'static> {
         run_year,
         reject_synthetic: false,
         kommuner: None,
+        ledger_before: None,
     }
 }
 
@@ -37,6 +38,7 @@ pub fn opts_with(reg: &KommuneRegister) -> LoadOptions<'_> {
         run_year: 2024,
         reject_synthetic: false,
         kommuner: Some(reg),
+        ledger_before: None,
     }
 }
 
