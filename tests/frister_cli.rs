@@ -51,8 +51,16 @@ fn frister_kommune_filter_and_empty_window() {
         .success();
     let s = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert!(s.contains(": 0"), "{s}");
-    frister()
-        .args(["--from", "2019-05-01", "--kommune", "12"])
-        .assert()
-        .code(1);
+    // A malformed --kommune or an absurd --days is a usage error (exit 2), said before any reading.
+    for args in [
+        ["--kommune", "12"],
+        ["--kommune", "abc"],
+        ["--days", "4294967295"],
+    ] {
+        frister()
+            .args(["--from", "2019-05-01"])
+            .args(args)
+            .assert()
+            .code(2);
+    }
 }

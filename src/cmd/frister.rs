@@ -26,13 +26,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub vedtak: Option<PathBuf>,
     /// Only this municipality (of residence on --from).
-    #[arg(long, value_name = "KNR")]
-    pub kommune: Option<String>,
+    #[arg(long, value_name = "KNR", value_parser = parse_knr_arg)]
+    pub kommune: Option<Knr>,
     /// Deadlines on or after this date (default today; give it for reproducible output).
     #[arg(long, value_name = "DATE")]
     pub from: Option<NaiveDate>,
     /// Deadlines within this many days after --from.
-    #[arg(long, value_name = "N", default_value_t = 90)]
+    #[arg(long, value_name = "N", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(0..=36_600))]
     pub days: u32,
     /// Also write the list as CSV (holds full person numbers; written owner-readable only).
     #[arg(long, value_name = "FILE")]
@@ -84,13 +85,13 @@ fn write_csv(w: &mut dyn io::Write, rows: &[Frist]) -> io::Result<()> {
     csv.flush()
 }
 
+/// `--kommune`: a kommunenummer (ID-3), or a usage error (exit 2).
+fn parse_knr_arg(s: &str) -> Result<Knr, String> {
+    Knr::parse(s).map_err(|e| format!("kommunenummer {e}"))
+}
+
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let kommune = match &args.kommune {
-        Some(k) => {
-            Some(Knr::parse(k).map_err(|e| anyhow::anyhow!("--kommune '{k}': kommunenummer {e}"))?)
-        }
-        None => None,
-    };
+    let kommune = args.kommune;
     let from = args
         .from
         .unwrap_or_else(|| chrono::Local::now().date_naive());

@@ -3,7 +3,7 @@
 
 use crate::domain::money::decimal_from_sheet_number;
 use crate::input::table::Cell;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 /// Why a date was refused: the text is not a date at all, or it names a day that does not exist.
@@ -74,10 +74,16 @@ pub fn date_text_is(s: &str, d: NaiveDate) -> bool {
 /// A date given on the command line (`--basis-date`): the forms of SPEC §1.1, with a message that says
 /// which forms are accepted (clap otherwise shows chrono's "input contains invalid characters").
 pub fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
-    parse_date(s).map_err(|e| match e {
+    let d = parse_date(s).map_err(|e| match e {
         DateError::DoesNotExist => format!("the date '{s}' does not exist"),
         DateError::Format => format!("'{s}' is not a date; write YYYY-MM-DD or DD.MM.YYYY"),
-    })
+    })?;
+    // The years a termin can have (and the report's Excel dates can hold): a typo such as 0024-12-31
+    // is a usage error now, not a failure after the whole run.
+    if !(1900..=9999).contains(&d.year()) {
+        return Err(format!("the date '{s}' is outside the years 1900–9999"));
+    }
+    Ok(d)
 }
 
 /// A date cell: a real Excel date, or text.
