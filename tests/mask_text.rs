@@ -18,6 +18,14 @@ fn mask_text_reference(s: &str) -> String {
             if i - start == 11 {
                 out.push_str(&s[start..start + 6]);
                 out.push_str("*****");
+            } else if i - start == 6
+                && matches!(b.get(i), Some(b'-' | b' '))
+                && b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count() == 5
+            {
+                // DDMMYY-NNNNN or DDMMYY NNNNN: the written form of a person number.
+                out.push_str(&s[start..=i]);
+                out.push_str("*****");
+                i += 6;
             } else {
                 out.push_str(&s[start..i]);
             }
@@ -31,7 +39,7 @@ fn mask_text_reference(s: &str) -> String {
 }
 
 #[test]
-fn masks_exactly_the_runs_of_eleven_digits() {
+fn masks_runs_of_eleven_digits_and_the_written_form() {
     assert_eq!(mask_text("fnr 01018012345 ok"), "fnr 010180***** ok");
     assert_eq!(mask_text("01018012345"), "010180*****");
     assert_eq!(mask_text("0101801234"), "0101801234");
@@ -41,6 +49,14 @@ fn masks_exactly_the_runs_of_eleven_digits() {
         "ø010180*****æ,010180*****"
     );
     assert_eq!(mask_text(""), "");
+    // The written form with a separator after the birth date (issue: explain and diff echoed it).
+    assert_eq!(mask_text("'038294-23315' is not"), "'038294-*****' is not");
+    assert_eq!(mask_text("038294 23315"), "038294 *****");
+    assert_eq!(mask_text("038294-233150"), "038294-233150");
+    assert_eq!(mask_text("0382945-23315"), "0382945-23315");
+    assert_eq!(mask_text("038294--23315"), "038294--23315");
+    assert_eq!(mask_text("038294-"), "038294-");
+    assert_eq!(mask_text("038294-01018012345 x"), "038294-010180***** x");
     assert_eq!(
         mask_text("٣٣٣٣٣٣٣٣٣٣٣ 12345678901"),
         "٣٣٣٣٣٣٣٣٣٣٣ 123456*****"

@@ -215,41 +215,60 @@ impl fmt::Debug for Fnr {
     }
 }
 
-/// Masks any 11-digit run in free text (values echoed in messages may hold a person number).
+/// Masks person numbers in free text (values echoed in messages may hold one): every run of exactly 11
+/// digits keeps its first six (`010180*****`), and so does the written form with a separator after the
+/// birth date, six digits, `-` or a space, five digits (`010180-*****`). Longer digit runs are left alone
+/// (a DUF number has 12).
 pub fn mask_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     mask_text_into(s, &mut out);
     out
 }
 
-/// Whether `s` holds a run of exactly 11 digits: what [`mask_text`] masks.
+/// Whether `s` holds what [`mask_text`] masks.
 pub fn has_person_number(s: &str) -> bool {
-    s.as_bytes()
-        .split(|b| !b.is_ascii_digit())
-        .any(|run| run.len() == 11)
+    next_person_number(s.as_bytes(), 0).is_some()
+}
+
+/// The next person number in `b` at or after `from`: where its masked part starts and ends.
+fn next_person_number(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    let run_end = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = from;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i = run_end(i);
+        if i - start == 11 {
+            return Some((start + 6, i));
+        }
+        if i - start == 6 && i + 1 < b.len() && matches!(b[i], b'-' | b' ') {
+            let end = run_end(i + 1);
+            if end - (i + 1) == 5 {
+                return Some((i + 1, end));
+            }
+        }
+    }
+    None
 }
 
 /// [`mask_text`] appended to `out` (a buffer reused from row to row).
 pub fn mask_text_into(s: &str, out: &mut String) {
-    // Text between the masked runs is copied in slices: every cut is next to an ASCII digit, so on a
+    // Text between the masked parts is copied in slices: every cut is next to an ASCII digit, so on a
     // character boundary.
     let b = s.as_bytes();
     let mut copied = 0; // s[..copied] is in `out`
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start == 11 {
-                out.push_str(&s[copied..start + 6]);
-                out.push_str("*****");
-                copied = i;
-            }
-        } else {
-            i += 1;
-        }
+    while let Some((from, to)) = next_person_number(b, copied) {
+        out.push_str(&s[copied..from]);
+        out.push_str("*****");
+        copied = to;
     }
     out.push_str(&s[copied..]);
 }
