@@ -6,6 +6,29 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// An advisory lock (`flock`) on the folder itself, so that no lock file is left behind; released when
+/// the returned handle is dropped or the process ends, however it ends. Held by another run: an error
+/// saying so. A file system without locks: no lock (the run must not fail for want of one).
+fn lock_dir(dir: &Path) -> io::Result<Option<File>> {
+    if !cfg!(unix) {
+        return Ok(None);
+    }
+    let Ok(f) = File::open(dir) else {
+        return Ok(None);
+    };
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "another run is writing to {} (the folder is locked); wait for it to end, or give another --out",
+                dir.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
 /// How many rates a terminal line about T-5 names before "and N more" (manifest.json lists them all).
 pub const RATES_SHOWN: usize = 5;
 
@@ -28,17 +51,23 @@ pub struct OutputDir {
     obsolete: Vec<PathBuf>,
     /// Subfolders whose files not written by this run are removed at commit.
     owned_subdirs: Vec<PathBuf>,
+    /// The folder itself, locked while this run writes into it (see [`lock_dir`]).
+    _lock: Option<File>,
 }
 
 impl OutputDir {
-    /// Creates the folder (and its parents) if needed.
+    /// Creates the folder (and its parents) if needed, and locks it: a second run writing into the same
+    /// folder at the same time (two cron jobs overlapping) fails here instead of removing this run's
+    /// temporary files as stale and leaving its own behind.
     pub fn create(dir: &Path) -> io::Result<OutputDir> {
         fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
         Ok(OutputDir {
             dir: dir.to_path_buf(),
             pending: Vec::new(),
             obsolete: Vec::new(),
             owned_subdirs: Vec::new(),
+            _lock: lock,
         })
     }
 
@@ -242,6 +271,28 @@ pub fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_is_written_by_one_run_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = OutputDir::create(tmp.path()).unwrap();
+        let second = OutputDir::create(tmp.path()).err().expect("locked");
+        assert_eq!(second.kind(), io::ErrorKind::WouldBlock);
+        assert!(
+            second.to_string().contains("another run is writing to"),
+            "{second}"
+        );
+        drop(first);
+        let mut again = OutputDir::create(tmp.path()).unwrap();
+        again.write_bytes("a.csv", false, b"x\n").unwrap();
+        again.commit().unwrap();
+        // No lock file is left behind.
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
+    }
 
     #[test]
     fn first_few_names_some_and_counts_the_rest() {
