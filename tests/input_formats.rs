@@ -416,10 +416,15 @@ fn dates_no_person_can_have_are_rejected() {
         (fnr("048190", 100), "2023-06-01", "2023-05-31"), // dead before settled
         (fnr("058190", 100), "2023-06-01", "2023-06-01"), // dead on the settlement date
     ];
-    let mut text = String::from("fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe,dodsdato\n");
+    let mut text =
+        String::from("fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe,dodsdato,mor_fnr\n");
     for (i, (f, bosatt, dod)) in rows.iter().enumerate() {
-        text.push_str(&format!("{f},{bosatt},0301,S{i},flyktning,{dod}\n"));
+        text.push_str(&format!("{f},{bosatt},0301,S{i},flyktning,{dod},\n"));
     }
+    // IT-4: a child born after its mother's settlement may carry the family's earlier date: kept.
+    let mother = &rows[1].0;
+    let child = fnr("028123", 700);
+    text.push_str(&format!("{child},2021-03-01,0301,S1,flyktning,,{mother}\n"));
     std::fs::write(dir.path().join("personer.csv"), text).unwrap();
     let l = load_dsf(dir.path(), &opts(2024)).unwrap();
     let got: Vec<(Option<u64>, Option<&str>, &str)> = l
@@ -440,5 +445,33 @@ fn dates_no_person_can_have_are_rejected() {
     said(0, "01.03.2021 is before the birth date 02.01.2023");
     said(1, "31.12.2022 is before the birth date 03.01.2023");
     said(2, "31.05.2023 is before bosettingsdato 01.06.2023");
-    assert_eq!(l.data.personer.len(), 2);
+    assert_eq!(l.data.personer.len(), 3);
+}
+
+#[test]
+fn a_quote_left_open_or_in_a_file_with_cr_line_ends_names_its_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, g, h) = (fnr("018185", 100), fnr("028185", 100), fnr("038185", 100));
+    let head = "fnr,bosettingsdato,bosettingskommune,sak_id,malgruppe";
+    let first = |text: String| {
+        std::fs::write(dir.path().join("personer.csv"), text).unwrap();
+        load_dsf(dir.path(), &opts(2024)).unwrap().avvik[0]
+            .melding
+            .clone()
+    };
+    // Left open on the last line: the record runs to the end of the file (it has too few fields).
+    let m = first(format!(
+        "{head}\n{f},2022-03-15,0301,S1,flyktning\n{g},2022-03-15,0301,\"S2,flyktning\n"
+    ));
+    assert!(
+        m.contains(
+            "a quote (\") opened here is not closed; close it (it runs to the end of the file)"
+        ),
+        "{m}"
+    );
+    // Lines ended by a lone \r: two stray quotes join lines 2 and 3.
+    let m = first(format!(
+        "{head}\r{f},2022-03-15,0301,\"S1,flyktning\r{g},2022-03-15,0301,S2\",flyktning\r{h},2022-03-15,0301,S3,flyktning\r"
+    ));
+    assert!(m.contains("this record runs from line 2 to line 3"), "{m}");
 }

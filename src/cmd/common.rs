@@ -63,19 +63,19 @@ pub fn refuse_rejected_rows<T>(loaded: &Loaded<T>, what: &str, why: &str) -> any
     if bad.is_empty() {
         return Ok(());
     }
-    // A wrong file can have every row rejected (a later termin's ledger: millions): the first ones say
-    // what is wrong, the count says how much.
+    // A wrong file can have every row rejected (a later termin's ledger: millions, whose reader keeps
+    // the avvik of the first rows only): the first ones say what is wrong, the rows counted how much.
+    let rows = loaded.stats.iter().map(|s| s.rejected).sum::<u64>().max(1);
     let mut list: Vec<String> = bad
         .iter()
         .take(REJECTED_SHOWN)
         .map(|a| a.to_string())
         .collect();
     if bad.len() > REJECTED_SHOWN {
-        list.push(format!("… and {} more", bad.len() - REJECTED_SHOWN));
+        list.push(format!("… and more: {rows} rejected row(s) in all"));
     }
     anyhow::bail!(
-        "{what} {} rejected row(s); fix them first ({why}):\n  {}",
-        bad.len(),
+        "{what} {rows} rejected row(s); fix them first ({why}):\n  {}",
         list.join("\n  ")
     )
 }

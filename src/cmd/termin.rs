@@ -450,6 +450,14 @@ fn compute(
             timer.lap("engine index");
             let mut out = OutputDir::create(&args.out)
                 .with_context(|| format!("creating {}", args.out.display()))?;
+            // Again now that the folder is locked: a run that started while another was writing here
+            // passed the first check, and must not overwrite the termin that run has since finished.
+            if args.out.join(MANIFEST_FILE).exists() && !args.force {
+                bail!(
+                    "{} already holds a termin (manifest.json, written while this run read its inputs); choose another --out folder or give --force to overwrite it",
+                    args.out.display()
+                );
+            }
             let ctx = || format!("writing to {}", args.out.display());
             // The basis and the new ledger are streamed to their files while the engine runs (issue 6):
             // only the sums, the first lines (for the report) and a flag per line of this termin are kept. A

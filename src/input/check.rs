@@ -19,6 +19,9 @@ const MESSAGE_KEPT: usize = 800;
 
 fn cut_message(mut msg: String) -> String {
     if msg.len() > MESSAGE_MAX {
+        // Masked before it is cut (masking keeps the length): a cut inside a person number would leave
+        // a run of fewer than 11 digits, which the masking of the avvik would no longer see.
+        msg = crate::domain::ids::mask_text(&msg);
         let mut at = MESSAGE_KEPT;
         while !msg.is_char_boundary(at) {
             at -= 1;
@@ -48,16 +51,22 @@ impl<'f> RowCheck<'f> {
             fnr: None,
         };
         if let Some((found, expected)) = row.shape {
-            let (_, extra) = row.line_breaks();
-            let msg = if extra > 0 {
+            let (fields, extra) = row.line_breaks();
+            let msg = if !fields.is_empty() {
                 // An unclosed quote swallows the following lines into this record: say so, and which
                 // lines, else the user looks for a stray delimiter while whole rows are missing.
+                let which = if extra > 0 {
+                    format!(
+                        "lines {} to {} were read as this one record",
+                        row.line,
+                        row.line + extra
+                    )
+                } else {
+                    "it runs to the end of the file".to_string()
+                };
                 format!(
                     "the record starting on this line has {found} fields but the header has {expected}, and \
-                     runs over several lines: a quote (\") opened here is not closed; close it (lines {} to \
-                     {} were read as this one record)",
-                    row.line,
-                    row.line + extra
+                     runs over several lines: a quote (\") opened here is not closed; close it ({which})"
                 )
             } else {
                 format!(
@@ -334,6 +343,12 @@ impl<'f> RowCheck<'f> {
             // SPEC §1.1: money is in NOK with 2 decimals (øre). A third decimal that is not 0 would be
             // rounded somewhere (a ledger line rewritten as 0.00 breaks T-4's ledger in + paid).
             Some(a) if a.scale() > 2 && a.normalize().scale() > 2 => {
+                // A spreadsheet formula's result (`=100000*1.035` is 103499.99999999999 in the cell, shown
+                // as 103 500,00): within a millionth of an øre value it is that value.
+                let ore = a.round_dp(2);
+                if matches!(c, Cell::Float(_)) && (a - ore).abs() < Decimal::new(1, 6) {
+                    return Some(ore);
+                }
                 self.reject(
                     Some(col),
                     "for_mange_desimaler",
@@ -485,7 +500,34 @@ pub fn count(stats: &mut FileStats, rejected: bool, warned: bool, synthetic: boo
 
 #[cfg(test)]
 mod tests {
-    use super::cut_message;
+    use super::{cut_message, RowCheck};
+    use crate::input::table::{Cell, Row};
+
+    #[test]
+    fn money_is_in_ore_but_a_formula_result_is_rounded_to_it() {
+        let fields = ["x"];
+        let row = Row::from_fields(2, None, &fields);
+        let mut c = RowCheck::new("satser.csv", &row);
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(
+            c.amount("belop", &Cell::Text("100.500"), true),
+            Some(d("100.5"))
+        );
+        assert_eq!(
+            c.amount("belop", &Cell::Float(103499.99999999999), true),
+            Some(d("103500.00"))
+        );
+        assert_eq!(
+            c.amount("belop", &Cell::Float(1234.56), true),
+            Some(d("1234.56"))
+        );
+        assert!(c.list.is_empty(), "{:?}", c.list);
+        // Typed with a third decimal, in text or in a cell: refused.
+        assert_eq!(c.amount("belop", &Cell::Text("88299.995"), true), None);
+        assert_eq!(c.amount("belop", &Cell::Float(0.001), true), None);
+        let codes: Vec<&str> = c.list.iter().map(|a| a.kode.as_str()).collect();
+        assert_eq!(codes, ["for_mange_desimaler", "for_mange_desimaler"]);
+    }
 
     #[test]
     fn long_messages_are_cut_at_a_character_boundary_and_say_so() {
@@ -503,5 +545,13 @@ mod tests {
                 long.len() - 799
             )
         );
+        // A person number across the cut: masked first, so no digit of its last five is shown.
+        let fnr = format!("{}01018012345{}", "a".repeat(795), "b".repeat(300));
+        let cut = cut_message(fnr);
+        assert!(
+            cut.starts_with(&format!("{}01018", "a".repeat(795))),
+            "{cut}"
+        );
+        assert!(!cut.contains("010180123"), "{cut}");
     }
 }

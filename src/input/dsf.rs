@@ -538,9 +538,11 @@ fn check_person(
         }
     }
     // Dates no person can have (SPEC §1.3 is silent; docs/input.md): settled before being born, dead
-    // before being born or settled. Accepted, such a row was paid for years before the birth.
+    // before being born or settled. Accepted, such a row was paid for years before the birth. Not for a
+    // child with `mor_fnr`: IT-4 makes a child born after its mother's settlement settled at birth, and
+    // its row may carry the family's (earlier) settlement date.
     let born_at = fodselsdato.or(born);
-    if let (Some(b), Some(s)) = (born_at, bosettingsdato) {
+    if let (Some(b), Some(s), None) = (born_at, bosettingsdato, mor_fnr) {
         if s < b {
             c.reject(
                 Some("bosettingsdato"),

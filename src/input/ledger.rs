@@ -246,7 +246,12 @@ fn read_one<A: Send>(
         |row| check_line(&name, &headers, &shared_name, row, &ix, opts, &lookup),
         |(stats, avvik, lines), r: Checked| {
             count(stats, r.rejected, r.warned, r.synthetic);
-            avvik.extend(r.avvik);
+            // A rejected row stops the run, which names the first few: past REJECTED_KEPT rows their
+            // avvik are counted (in `stats`), not kept — a wrong file (a later termin's ledger) has
+            // every one of its millions of rows rejected.
+            if !r.rejected || stats.rejected <= REJECTED_KEPT {
+                avvik.extend(r.avvik);
+            }
             if r.rejected {
                 add(lines, None);
             } else if let Some(l) = r.line {
@@ -271,6 +276,9 @@ struct Checked {
     avvik: Vec<Avvik>,
     line: Option<LedgerLine>,
 }
+
+/// How many rejected rows of a ledger file keep their avvik (the rest are counted).
+const REJECTED_KEPT: u64 = 100;
 
 fn check_line(
     name: &str,

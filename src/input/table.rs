@@ -186,14 +186,25 @@ impl<'r> Row<'r> {
                 let lines = if with.is_empty() {
                     0
                 } else {
+                    // `\n`, `\r\n` and a lone `\r` (old Mac line ends, read as such) each end a line.
                     let breaks: u64 = rec
                         .iter()
-                        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+                        .map(|f| {
+                            f.iter()
+                                .enumerate()
+                                .filter(|&(i, &b)| {
+                                    b == b'\n' || (b == b'\r' && f.get(i + 1) != Some(&b'\n'))
+                                })
+                                .count() as u64
+                        })
                         .sum();
                     // A quote left open to the end of the file takes the file's last line break too,
                     // which ends a line rather than starting one. (Off by one for a last value that is
                     // closed right after a line break of its own, `"a\n"`: said only in a message.)
-                    let at_end = rec.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
+                    let at_end = rec
+                        .iter()
+                        .next_back()
+                        .is_some_and(|f| f.ends_with(b"\n") || f.ends_with(b"\r"));
                     breaks - u64::from(at_end)
                 };
                 (with, lines)
