@@ -262,6 +262,14 @@ fn unknown_columns_are_one_warning() {
     );
 }
 
+/// Each avvik's line, column and code.
+fn placed(avvik: &[tilskudd::domain::avvik::Avvik]) -> Vec<(Option<u64>, Option<&str>, &str)> {
+    avvik
+        .iter()
+        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
+        .collect()
+}
+
 #[test]
 fn quoted_fields_per_rfc4180() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,11 +292,7 @@ fn quoted_fields_per_rfc4180() {
     assert_eq!(l.data.personer.len(), 1);
     assert_eq!(l.data.personer[0].sak_id, "S,1 \"a\"");
     // Record 3 starts on line 3 and runs to line 4; record 4 starts on physical line 5.
-    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
-        .avvik
-        .iter()
-        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
-        .collect();
+    let got = placed(&l.avvik);
     assert_eq!(
         got,
         vec![
@@ -317,11 +321,7 @@ fn a_line_break_is_kept_only_in_a_rates_kilde() {
     )
     .unwrap();
     let l = load_rates(&[f]).unwrap();
-    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
-        .avvik
-        .iter()
-        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
-        .collect();
+    let got = placed(&l.avvik);
     assert_eq!(got, vec![(Some(4), Some("kode"), "linjeskift_i_verdi")]);
     assert!(
         l.avvik[0].melding.contains("from line 4 to line 5"),
@@ -427,11 +427,7 @@ fn dates_no_person_can_have_are_rejected() {
     text.push_str(&format!("{child},2021-03-01,0301,S1,flyktning,,{mother}\n"));
     std::fs::write(dir.path().join("personer.csv"), text).unwrap();
     let l = load_dsf(dir.path(), &opts(2024)).unwrap();
-    let got: Vec<(Option<u64>, Option<&str>, &str)> = l
-        .avvik
-        .iter()
-        .map(|a| (a.linje, a.kolonne.as_deref(), a.kode.as_str()))
-        .collect();
+    let got = placed(&l.avvik);
     assert_eq!(
         got,
         vec![
