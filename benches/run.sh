@@ -37,10 +37,15 @@ fi
 echo "building release binaries ..." >&2
 cargo build --release --quiet --bin tilskudd --example floor || { echo "error: release build failed" >&2; exit 1; }
 
+# Each measurement's log (a temporary file) is removed when the script ends.
+LOGS=()
+trap 'rm -f "${LOGS[@]}"' EXIT
+
 # measure LABEL CMD... : runs CMD under /usr/bin/time -v; sets WALL (s), USER (s), RSS (MiB), RC; stderr in $LOG.
 measure() {
     local label=$1; shift
     LOG=$(mktemp)
+    LOGS+=("$LOG")
     /usr/bin/time -v "$@" >/dev/null 2>"$LOG"
     RC=$?
     # GNU time reports the command's exit status; it exits with it too.
