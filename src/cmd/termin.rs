@@ -379,15 +379,22 @@ impl TerminInputs {
     }
 }
 
-pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let params = Params::new(args.termin, args.basis_date, args.auto_from);
-    // [model (g)] never overwrite a finished termin by accident.
+/// [model (g)] An `--out` folder holding a finished termin (its `manifest.json`) is overwritten only with
+/// `--force`; `when` says more of how it came there.
+fn refuse_finished_termin(args: &Args, when: &str) -> anyhow::Result<()> {
     if args.out.join(MANIFEST_FILE).exists() && !args.force {
         bail!(
-            "{} already holds a termin (manifest.json); choose another --out folder or give --force to overwrite it",
+            "{} already holds a termin (manifest.json{when}); choose another --out folder or give --force to overwrite it",
             args.out.display()
         );
     }
+    Ok(())
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let params = Params::new(args.termin, args.basis_date, args.auto_from);
+    // [model (g)] never overwrite a finished termin by accident.
+    refuse_finished_termin(args, "")?;
     // Payment options are checked before any work, so a typo in --debtor-account fails in a second.
     let pay_opts = payment_options(args, params.basis_date)?;
     let mut timer = PhaseTimer::from_env();
@@ -452,12 +459,7 @@ fn compute(
                 .with_context(|| format!("creating {}", args.out.display()))?;
             // Again now that the folder is locked: a run that started while another was writing here
             // passed the first check, and must not overwrite the termin that run has since finished.
-            if args.out.join(MANIFEST_FILE).exists() && !args.force {
-                bail!(
-                    "{} already holds a termin (manifest.json, written while this run read its inputs); choose another --out folder or give --force to overwrite it",
-                    args.out.display()
-                );
-            }
+            refuse_finished_termin(args, ", written while this run read its inputs")?;
             let ctx = || format!("writing to {}", args.out.display());
             // The basis and the new ledger are streamed to their files while the engine runs (issue 6):
             // only the sums, the first lines (for the report) and a flag per line of this termin are kept. A

@@ -586,31 +586,28 @@ fn sak_counts(
         (a, b) => a == b,
     };
     let mut count = vec![0u32; personer.len()];
+    // Every row of a case's runs gets the case's count.
+    let mut fill = |case: &[u32]| {
+        let c = case.iter().map(|&run| counted(run)).sum();
+        for &run in case {
+            count[rows(run)].fill(c);
+        }
+    };
     let mut same_hash: Vec<u32> = Vec::new();
     for w in run_starts(&keys).windows(2) {
         let g = &order[w[0] as usize..w[1] as usize];
-        if let [run] = g {
-            let c = counted(*run);
-            count[rows(*run)].fill(c);
-            continue;
-        }
-        // Several runs with one hash: a case listed in several places (an extract not in case order,
-        // e.g. sorted by fnr) or, rarely, a collision. One case unless some id differs from the first.
+        // One run; or several runs with one hash: a case listed in several places (an extract not in
+        // case order, e.g. sorted by fnr) or, rarely, a collision — one case unless some id differs
+        // from the first.
         if g[1..].iter().all(|&run| same(g[0], run)) {
-            let c = g.iter().map(|&run| counted(run)).sum();
-            for &run in g {
-                count[rows(run)].fill(c);
-            }
+            fill(g);
             continue;
         }
         same_hash.clear();
         same_hash.extend_from_slice(g);
         same_hash.sort_by(|&x, &y| sak(x).cmp(sak(y)));
         for case in same_hash.chunk_by(|&x, &y| sak(x) == sak(y)) {
-            let c = case.iter().map(|&run| counted(run)).sum();
-            for &run in case {
-                count[rows(run)].fill(c);
-            }
+            fill(case);
         }
     }
     persons.rows.iter().map(|&r| count[r as usize]).collect()
