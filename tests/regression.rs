@@ -172,6 +172,91 @@ fn xlsx_stray_far_cell_is_refused() {
     assert!(e.contains("used range") && e.contains("stray cells"), "{e}");
 }
 
+/// A damaged workbook whose sheet XML repeats a `<row>` (two cells at one position) lost one of the two
+/// rows without an avvik: calamine's dense range keeps one cell per position. Now the sheet is refused;
+/// rows merely out of order still read whole.
+#[test]
+fn xlsx_repeated_row_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = dir.path().join("made.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("personer").unwrap();
+    let header = [
+        "fnr",
+        "bosettingsdato",
+        "bosettingskommune",
+        "sak_id",
+        "malgruppe",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let numbers = (0..100).filter_map(|i| Fnr::with_control_digits(&format!("0181900{i:02}")));
+    for (r, f) in (1..=3).zip(numbers) {
+        let row = [&f.to_string(), "2024-03-01", "0301", "S1", "flyktning"];
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(&made).unwrap();
+    // Excel's row 3 renamed 2: two cells at each position of row 2.
+    let repeated = dir.path().join("repeated.xlsx");
+    rewrite_sheet(&made, &repeated, |xml| {
+        ["<row r=\"", "A", "B", "C", "D", "E"]
+            .iter()
+            .fold(xml.to_string(), |x, p| {
+                x.replace(&format!("{p}3\""), &format!("{p}2\""))
+            })
+    });
+    let e = load_dsf(&repeated, &opts()).unwrap_err().to_string();
+    assert!(
+        e.contains("repeated.xlsx[personer]") && e.contains("cell A2 (row 2) appears twice"),
+        "{e}"
+    );
+
+    // Rows 3 and 4 written in the order 4, 3: every person is read.
+    let swapped = dir.path().join("swapped.xlsx");
+    rewrite_sheet(&made, &swapped, |xml| {
+        let (r3, r4) = (
+            xml.find("<row r=\"3\"").unwrap(),
+            xml.find("<row r=\"4\"").unwrap(),
+        );
+        let end = xml[r4..].find("</row>").unwrap() + r4 + "</row>".len();
+        format!(
+            "{}{}{}{}",
+            &xml[..r3],
+            &xml[r4..end],
+            &xml[r3..r4],
+            &xml[end..]
+        )
+    });
+    let l = load_dsf(&swapped, &opts()).unwrap();
+    assert_eq!(l.data.personer.len(), 3, "{:?}", l.avvik);
+}
+
+/// Copies a workbook, passing its first sheet's XML through `edit`.
+fn rewrite_sheet(from: &std::path::Path, to: &std::path::Path, edit: impl Fn(&str) -> String) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(fs::File::open(from).unwrap()).unwrap();
+    let mut zout = zip::ZipWriter::new(fs::File::create(to).unwrap());
+    for i in 0..zin.len() {
+        let mut entry = zin.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        let name = entry.name().unwrap().to_string();
+        if name == "xl/worksheets/sheet1.xml" {
+            let edited = edit(std::str::from_utf8(&bytes).unwrap());
+            assert_ne!(edited.as_bytes(), &bytes[..], "the edit changed nothing");
+            bytes = edited.into_bytes();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zout.write_all(&bytes).unwrap();
+    }
+    zout.finish().unwrap();
+}
+
 /// Fuzzing (`values`): an amount of 28 digits parsed, but `fmt_money` could not write it back readably,
 /// and a rate that large made `tilskudd termin` panic on `Decimal` overflow (IT-13: A × j / 12). Amounts
 /// are now limited to 999 999 999 999 999.99 NOK.

@@ -1265,11 +1265,16 @@ fn xlsx_range<RS: Read + std::io::Seek>(
     };
     let mut cells: Vec<calamine::Cell<Data>> = Vec::new();
     let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    // A well-formed sheet lists its cells in (row, column) order; only a cell at or before the one before
+    // it can repeat a position.
+    let (mut last, mut in_order) = (None, true);
     while let Some(cell) = reader.next_cell().map_err(err)? {
         if matches!(cell.get_value(), calamine::DataRef::Empty) {
             continue;
         }
         let (r, c) = cell.get_position();
+        in_order &= last < Some((r, c));
+        last = Some((r, c));
         (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
         let area = u64::from(r1 - r0 + 1) * u64::from(c1 - c0 + 1);
         if area > MAX_SHEET_CELLS {
@@ -1290,7 +1295,49 @@ fn xlsx_range<RS: Read + std::io::Seek>(
             Data::from(cell.get_value().clone()),
         ));
     }
+    if !in_order {
+        refuse_repeated_cell(&mut cells, name)?;
+    }
     Ok(Range::from_sparse(cells))
+}
+
+/// A damaged sheet can hold two cells at one position (a `<row>` repeated, or a `<c r="...">` written
+/// twice); the dense range keeps only one of them, so a row would vanish without an avvik. Such a sheet
+/// is refused. The cells are sorted by position to find it (the range does not depend on their order).
+fn refuse_repeated_cell(cells: &mut [calamine::Cell<Data>], name: &str) -> Result<(), InputError> {
+    cells.sort_by_key(|c| c.get_position());
+    match cells
+        .windows(2)
+        .find(|w| w[0].get_position() == w[1].get_position())
+    {
+        None => Ok(()),
+        Some(w) => {
+            let (r, c) = w[0].get_position();
+            Err(InputError::Format {
+                file: name.to_string(),
+                message: format!(
+                    "cell {}{} (row {}) appears twice in the sheet; the workbook is damaged: open it in Excel \
+                     and save it again, or export the sheet as CSV",
+                    column_letters(c),
+                    r + 1,
+                    r + 1
+                ),
+            })
+        }
+    }
+}
+
+/// Excel's letters for a 0-based column index (0 → `A`, 25 → `Z`, 26 → `AA`).
+fn column_letters(mut c: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
 /// Opens a one-table file: a CSV file, or a workbook's sheet named `sheet` (else its first sheet).
@@ -1321,6 +1368,22 @@ pub fn open_single(path: &Path, sheet: &str) -> Result<(Table, InputFile), Input
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_letters_are_excels() {
+        let cases = [
+            (0, "A"),
+            (25, "Z"),
+            (26, "AA"),
+            (27, "AB"),
+            (701, "ZZ"),
+            (702, "AAA"),
+        ];
+        for (c, want) in cases {
+            assert_eq!(column_letters(c), want, "column {c}");
+        }
+        assert_eq!(column_letters(16_383), "XFD"); // Excel's last column
+    }
 
     #[test]
     fn delimiter_from_header_line_only() {
