@@ -72,6 +72,42 @@ fn t5_refuses_the_bank_file_with_example_rates_but_writes_the_reports() {
     assert!(refused.contains(&more), "{refused}");
 }
 
+/// Without a municipality register no payment file is planned, but the manifest still names the rates not
+/// adopted (T-5: the reports say which; it listed none).
+#[test]
+fn t5_rates_are_named_without_a_register() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    let o = Command::cargo_bin("tilskudd")
+        .unwrap()
+        .current_dir(repo())
+        .args(["termin", "2024-Q4", "--dsf", "fixtures/example/dsf"])
+        .args(["--rates", "fixtures/example/satser.csv", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no --kommuner given"), "{stderr}");
+    let m = manifest(&out);
+    assert_eq!(m["payment_file"]["written"], false);
+    let unadopted: Vec<String> = m["rates_used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "vedtatt")
+        .map(|r| format!("{} {}", r["ar"], r["kode"].as_str().unwrap()))
+        .collect();
+    assert!(!unadopted.is_empty());
+    let named: Vec<String> = m["payment_file"]["unadopted_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(named, unadopted);
+}
+
 /// The one line of `stderr` that starts with `start`.
 fn t5_line<'a>(stderr: &'a str, start: &str) -> &'a str {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with(start)).collect();

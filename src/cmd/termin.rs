@@ -607,6 +607,8 @@ fn compute(
                 warnings: vec![
                     "note: no --kommuner given: basis and reports written, no payment files".into(),
                 ],
+                // T-5: the reports say which rates were not adopted, register or not.
+                unadopted_rates: payment::unadopted_rates(&result, &inputs.rates),
                 ..PaymentSummary::default()
             },
         };
