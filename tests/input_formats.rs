@@ -191,6 +191,64 @@ fn xlsx_rates_with_numeric_cells_and_a_rates_folder() {
         .ends_with("b.xlsx[Satser]:2"));
 }
 
+/// A one-table workbook without a sheet named like the table is read from its only sheet with data; with
+/// two such sheets it is refused naming them (only the first was read, and the rows of the second vanished:
+/// a ledger split over `Ark1` and `Ark2` paid the second half again).
+#[test]
+fn workbook_without_the_named_sheet_is_read_only_when_one_sheet_holds_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = |path: &std::path::Path, sheets: &[(&str, &[(&str, f64)])]| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        for (name, rows) in sheets {
+            let ws = wb.add_worksheet();
+            ws.set_name(*name).unwrap();
+            if rows.is_empty() {
+                continue;
+            }
+            for (c, h) in ["ar", "kode", "belop", "status"].iter().enumerate() {
+                ws.write_string(0, c as u16, *h).unwrap();
+            }
+            for (r, (kode, belop)) in rows.iter().enumerate() {
+                let r = r as u32 + 1;
+                ws.write_number(r, 0, 2024).unwrap();
+                ws.write_string(r, 1, *kode).unwrap();
+                ws.write_number(r, 2, *belop).unwrap();
+                ws.write_string(r, 3, "eksempel").unwrap();
+            }
+        }
+        wb.save(path).unwrap();
+    };
+    let split = dir.path().join("split.xlsx");
+    rates(
+        &split,
+        &[("Ark1", &[("AR-2", 1.0)]), ("Ark2", &[("AR-3", 2.0)])],
+    );
+    let e = load_rates(&[split]).unwrap_err().to_string();
+    assert!(
+        e.contains("no sheet named 'satser'") && e.contains("2 sheets hold data (Ark1, Ark2)"),
+        "{e}"
+    );
+
+    // The data on the second sheet, empty sheets around it: read.
+    let one = dir.path().join("one.xlsx");
+    rates(
+        &one,
+        &[
+            ("Ark1", &[]),
+            ("Ark2", &[("AR-2", 1.0), ("AR-3", 2.0)]),
+            ("Ark3", &[]),
+        ],
+    );
+    let l = load_rates(&[one]).unwrap();
+    assert!(l.avvik.is_empty(), "{:?}", l.avvik);
+    assert!(
+        l.stats[0].file.ends_with("one.xlsx[Ark2]"),
+        "{}",
+        l.stats[0].file
+    );
+    assert_eq!(l.stats[0].accepted, 2);
+}
+
 #[test]
 fn excel_text_dates_in_both_forms_and_sheet_row_numbers() {
     // A sheet whose table does not start in A1 still reports sheet row numbers.

@@ -109,7 +109,7 @@ pub fn load_rates(paths: &[PathBuf]) -> Result<Loaded<RateTable>, InputError> {
     satser::load(paths)
 }
 
-/// The municipality register (SPEC §1.5), CSV or a workbook (sheet `kommuner`, else the first sheet).
+/// The municipality register (SPEC §1.5), CSV or a workbook (sheet `kommuner`, else its only sheet with data).
 pub fn load_kommuner(path: &Path) -> Result<Loaded<KommuneRegister>, InputError> {
     kommuner::load(path)
 }

@@ -1198,6 +1198,62 @@ impl Workbook {
             .find(|s| fold_name(s) == fold_name(name))
     }
 
+    /// The sheet to read when none is named `wanted`: the only one holding a cell (else the first, which
+    /// [`Workbook::table`] then calls empty). Several sheets with data are refused: reading the first
+    /// alone made the rows of the others vanish (a ledger split over `Ark1` and `Ark2` was paid again).
+    pub fn only_sheet_with_data(&mut self, wanted: &str) -> Result<String, InputError> {
+        let names = self.sheet_names();
+        let mut with_data = Vec::new();
+        for name in &names {
+            if self.sheet_has_data(name)? {
+                with_data.push(name.clone());
+            }
+        }
+        match with_data.len() {
+            0 => names
+                .into_iter()
+                .next()
+                .ok_or_else(|| fmt_err(Path::new(&self.path), "the workbook has no sheets")),
+            1 => Ok(with_data.swap_remove(0)),
+            n => Err(fmt_err(
+                Path::new(&self.path),
+                format!(
+                    "the workbook has no sheet named '{wanted}', and {n} sheets hold data ({}): only one \
+                     is read, so name the sheet with the table '{wanted}' (or put the whole table on one sheet)",
+                    with_data.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Whether a sheet holds any non-empty cell (an `.xlsx` sheet is read up to its first one).
+    fn sheet_has_data(&mut self, sheet: &str) -> Result<bool, InputError> {
+        let name = format!("{}[{}]", self.path, sheet);
+        let err = |message: String| InputError::Format {
+            file: name.clone(),
+            message: format!("cannot read the sheet: {message}"),
+        };
+        match &mut self.sheets {
+            Sheets::Xlsx(x) => {
+                let mut reader = match x.worksheet_cells_reader(sheet) {
+                    Ok(r) => r,
+                    Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(false),
+                    Err(e) => return Err(err(e.to_string())),
+                };
+                while let Some(cell) = reader.next_cell().map_err(|e| err(e.to_string()))? {
+                    if !matches!(cell.get_value(), calamine::DataRef::Empty) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            other => other
+                .worksheet_range(sheet)
+                .map(|r| r.used_cells().next().is_some())
+                .map_err(|e| err(e.to_string())),
+        }
+    }
+
     /// Opens one sheet as a table named `file.xlsx[sheet]`. The header is the first non-empty row.
     pub fn table(&mut self, sheet: &str) -> Result<Table, InputError> {
         let name = format!("{}[{}]", self.path, sheet);
@@ -1346,11 +1402,7 @@ pub fn open_single(path: &Path, sheet: &str) -> Result<(Table, InputFile), Input
         let mut wb = Workbook::open(path)?;
         let name = match wb.find_sheet(sheet) {
             Some(s) => s,
-            None => wb
-                .sheet_names()
-                .into_iter()
-                .next()
-                .ok_or_else(|| fmt_err(path, "the workbook has no sheets"))?,
+            None => wb.only_sheet_with_data(sheet)?,
         };
         let t = wb.table(&name)?;
         Ok((t, wb.file))
