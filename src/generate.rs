@@ -60,6 +60,9 @@ pub const SHOWCASE: [&str; 21] = [
     "elderly couple (66 and 71)",
 ];
 
+/// The run years the generator supports (`--year`).
+pub const YEARS: std::ops::RangeInclusive<i32> = 2010..=2039;
+
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -82,7 +85,7 @@ impl Config {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        if !(2010..=2039).contains(&self.year) {
+        if !YEARS.contains(&self.year) {
             return Err(ConfigError::Year(self.year));
         }
         if !(2..=KOMMUNER.len()).contains(&self.kommuner) {

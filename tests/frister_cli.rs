@@ -64,3 +64,49 @@ fn frister_kommune_filter_and_empty_window() {
             .code(2);
     }
 }
+
+/// `--from` takes the dates of SPEC §1.1 like `--basis-date` (`01.05.2019` was a usage error with chrono's
+/// "input contains invalid characters"); a year outside 1900–9999 is a usage error before any reading
+/// (`+262142-12-31` exited 1 "--days goes beyond the calendar").
+#[test]
+fn frister_from_takes_both_date_forms_and_refuses_far_years() {
+    let iso = frister()
+        .args(["--from", "2019-05-01", "--days", "30"])
+        .assert()
+        .success();
+    let norwegian = frister()
+        .args(["--from", "01.05.2019", "--days", "30"])
+        .assert()
+        .success();
+    assert_eq!(iso.get_output().stdout, norwegian.get_output().stdout);
+    for from in ["+262142-12-31", "0024-05-01", "31.02.2019", "2019-5-1"] {
+        let a = frister().args(["--from", from]).assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(err.contains("--from"), "{from}: {err}");
+    }
+}
+
+/// `--csv` into a finished termin's folder does not replace its ledger (found by the session-8 probe:
+/// `frister --csv q4/utbetalt.csv` replaced the file the next termin reads as `--paid`).
+#[test]
+fn frister_csv_does_not_replace_a_termin_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q4 = tmp.path().join("q4");
+    std::fs::create_dir(&q4).unwrap();
+    std::fs::write(q4.join("manifest.json"), r#"{"outputs": ["utbetalt.csv"]}"#).unwrap();
+    std::fs::write(q4.join("utbetalt.csv"), "the ledger\n").unwrap();
+    let a = frister()
+        .args(["--from", "2019-05-01", "--days", "30", "--csv"])
+        .arg(q4.join("utbetalt.csv"))
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("utbetalt.csv is an output of the termin"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(q4.join("utbetalt.csv")).unwrap(),
+        "the ledger\n"
+    );
+}

@@ -59,23 +59,34 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Options outside what the generator supports are usage errors (exit 2, SPEC §7; they were exit 1),
+/// said before anything is written; an `--out` that is a file is named as such (it was "File exists").
 #[test]
 fn bad_options_fail_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
+    for (opt, value) in [
+        ("--kommuner", "1"),
+        ("--kommuner", "40"),
+        ("--year", "2045"),
+        ("--year", "1900"),
+    ] {
+        Command::cargo_bin("tilskudd")
+            .unwrap()
+            .args(["generate", "--persons", "10", opt, value, "--out"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!("'{value}' for '{opt}")));
+        assert!(!out.exists());
+    }
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
     Command::cargo_bin("tilskudd")
         .unwrap()
-        .args(["generate", "--persons", "10", "--kommuner", "1", "--out"])
-        .arg(&out)
+        .args(["generate", "--persons", "10", "--out"])
+        .arg(&file)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("--kommuner 1"));
-    assert!(!out.join("dsf/personer.csv").exists());
-    Command::cargo_bin("tilskudd")
-        .unwrap()
-        .args(["generate", "--persons", "10", "--year", "2045", "--out"])
-        .arg(&out)
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains("--year 2045"));
+        .stderr(predicates::str::contains("is a file, not a folder"));
 }

@@ -98,3 +98,111 @@ pub fn load_rates_for_calculation(
     )?;
     Ok(rt)
 }
+
+/// The folder of one output file the user names (`diff --csv`, `frister --csv`, `explain --lines`),
+/// created and locked, and the file's name; `option` names the option in messages. See
+/// [`refuse_termin_outputs`].
+pub fn output_for_file(
+    path: &std::path::Path,
+    option: &str,
+) -> anyhow::Result<(crate::output::OutputDir, String)> {
+    use anyhow::Context;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{option} {}: not a file name", path.display()))?;
+    refuse_termin_outputs(dir, &[name], option)?;
+    let out = crate::output::OutputDir::create(dir)
+        .with_context(|| format!("{option}: cannot create the folder {}", dir.display()))?;
+    Ok((out, name.to_string()))
+}
+
+/// [model (g)] A side command never replaces a file of a finished termin: `names` (files it would write
+/// into `dir`) are refused when `dir` holds a termin's `manifest.json` that lists them among its outputs,
+/// or one of them is that manifest. (Found by the session-8 probe: `frister --csv q4/utbetalt.csv`
+/// replaced the ledger the next termin reads; `ekstra --out q4` replaced the termin's avvik.csv.)
+pub fn refuse_termin_outputs(
+    dir: &std::path::Path,
+    names: &[&str],
+    option: &str,
+) -> anyhow::Result<()> {
+    use crate::output::manifest::MANIFEST_FILE;
+    let Ok(text) = std::fs::read_to_string(dir.join(MANIFEST_FILE)) else {
+        return Ok(());
+    };
+    let listed: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|m| {
+            let outputs = m.get("outputs")?.as_array()?;
+            Some(
+                outputs
+                    .iter()
+                    .filter_map(|o| o.as_str().map(String::from))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
+    match names
+        .iter()
+        .find(|n| **n == MANIFEST_FILE || listed.iter().any(|l| l == *n))
+    {
+        None => Ok(()),
+        Some(name) => anyhow::bail!(
+            "{option}: {} is an output of the termin in {} (listed in its {MANIFEST_FILE}) and is not \
+             replaced by this command; write to another folder or file name",
+            name,
+            dir.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_termins_outputs_are_not_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // No manifest: any name.
+        assert!(refuse_termin_outputs(dir, &["utbetalt.csv"], "--csv").is_ok());
+        std::fs::write(
+            dir.join("manifest.json"),
+            r#"{"termin": "2024-Q4", "outputs": ["grunnlag.csv", "utbetalt.csv", "avvik.csv", "manifest.json"]}"#,
+        )
+        .unwrap();
+        for name in ["utbetalt.csv", "avvik.csv", "manifest.json"] {
+            let e = refuse_termin_outputs(dir, &["frister.csv", name], "--csv")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("--csv: {name} is an output of the termin in")),
+                "{e}"
+            );
+        }
+        assert!(refuse_termin_outputs(dir, &["frister.csv", "vedtak.csv"], "--out").is_ok());
+        // A manifest that is not a termin's still protects itself.
+        std::fs::write(dir.join("manifest.json"), "not json").unwrap();
+        assert!(refuse_termin_outputs(dir, &["utbetalt.csv"], "--csv").is_ok());
+        assert!(refuse_termin_outputs(dir, &["manifest.json"], "--csv").is_err());
+
+        // Through output_for_file: the file is left as it was.
+        std::fs::write(
+            dir.join("manifest.json"),
+            r#"{"outputs": ["utbetalt.csv"]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("utbetalt.csv"), "ledger").unwrap();
+        assert!(output_for_file(&dir.join("utbetalt.csv"), "--csv").is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("utbetalt.csv")).unwrap(),
+            "ledger"
+        );
+        let (_, name) = output_for_file(&dir.join("frister.csv"), "--csv").unwrap();
+        assert_eq!(name, "frister.csv");
+    }
+}

@@ -7,7 +7,7 @@ use crate::domain::avvik::Niva;
 use crate::domain::ids::Knr;
 use crate::domain::rules::fht::{self, Frist};
 use crate::input::{self, LoadOptions};
-use crate::output::{csv_writer, OutputDir};
+use crate::output::csv_writer;
 use crate::Outcome;
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
@@ -28,8 +28,9 @@ pub struct Args {
     /// Only this municipality (of residence on --from).
     #[arg(long, value_name = "KNR", value_parser = parse_knr_arg)]
     pub kommune: Option<Knr>,
-    /// Deadlines on or after this date (default today; give it for reproducible output).
-    #[arg(long, value_name = "DATE")]
+    /// Deadlines on or after this date (default today; give it for reproducible output). YYYY-MM-DD or
+    /// DD.MM.YYYY, years 1900–9999 (so --from + --days stays in the calendar).
+    #[arg(long, value_name = "DATE", value_parser = crate::input::values::parse_date_arg)]
     pub from: Option<NaiveDate>,
     /// Deadlines within this many days after --from.
     #[arg(long, value_name = "N", default_value_t = 90,
@@ -129,17 +130,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let rows = fht::frister(&dsf.data, &vedtak, &rates.data, from, to, kommune)?;
 
     if let Some(path) = &args.csv {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("--csv needs a file name")?;
-        let mut dir = OutputDir::create(parent)
-            .with_context(|| format!("cannot create folder {}", parent.display()))?;
-        dir.write_file(name, true, |w| write_csv(w, &rows))
+        let (mut dir, name) = crate::cmd::common::output_for_file(path, "--csv")?;
+        dir.write_file(&name, true, |w| write_csv(w, &rows))
             .with_context(|| format!("writing {}", path.display()))?;
         dir.commit()
             .with_context(|| format!("writing {}", path.display()))?;

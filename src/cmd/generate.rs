@@ -17,11 +17,13 @@ pub struct Args {
     /// Output folder: writes dsf/personer.csv, dsf/flyttinger.csv, kommuner.csv, satser.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Run year: the latest settlement year; no date after 31 December of it.
-    #[arg(long, value_name = "YEAR", default_value_t = generate::DEFAULT_YEAR)]
+    /// Run year: the latest settlement year; no date after 31 December of it (2010 to 2039).
+    #[arg(long, value_name = "YEAR", default_value_t = generate::DEFAULT_YEAR,
+          value_parser = clap::value_parser!(i32).range(i64::from(*generate::YEARS.start())..=i64::from(*generate::YEARS.end())))]
     pub year: i32,
     /// Number of municipalities (the largest first; 2 to 39).
-    #[arg(long, value_name = "N", default_value_t = generate::KOMMUNER.len())]
+    #[arg(long, value_name = "N", default_value_t = generate::KOMMUNER.len(),
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=generate::KOMMUNER.len() as u64))]
     pub kommuner: usize,
 }
 
@@ -33,6 +35,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         kommuner: args.kommuner,
     };
     cfg.check()?;
+    if args.out.exists() && !args.out.is_dir() {
+        anyhow::bail!(
+            "--out {} is a file, not a folder: give a folder for dsf/, kommuner.csv and satser.csv",
+            args.out.display()
+        );
+    }
     let started = std::time::Instant::now();
     let s = generate::write(&cfg, &args.out)
         .with_context(|| format!("generate: writing {}", args.out.display()))?;
