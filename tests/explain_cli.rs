@@ -162,3 +162,72 @@ fn explain_shows_the_rejected_rows_of_a_person() {
     assert!(err.contains("rejected by the readers"), "{err}");
     assert!(!out.contains(&fnr) && !err.contains(&fnr), "masked");
 }
+
+/// Found by the session-8 probe: `explain FNR --soknader S --vedtak V` dropped the application readers'
+/// avvik. With the person's earlier decision (V1, år 1 granted) rejected for its amount, the trail refused
+/// år 2 for want of år 1, with exit 0 and no word. Now the person's rejected row is listed (masked), the
+/// rejected rows are counted, and the exit is 3 (SPEC §7: computed without rejected rows).
+#[test]
+fn explain_with_soknader_names_rejected_application_rows() {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra");
+    let tmp = tempfile::tempdir().unwrap();
+    let vedtak = std::fs::read_to_string(d.join("vedtak.csv")).unwrap();
+    let bad = tmp.path().join("vedtak.csv");
+    std::fs::write(&bad, vedtak.replace(",180000,", ",180000.005,")).unwrap();
+    let o = assert_cmd::Command::cargo_bin("tilskudd")
+        .unwrap()
+        .args(["explain", "15869010089", "--termin", "2024-Q4", "--dsf"])
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--soknader")
+        .arg(d.join("soknader.csv"))
+        .arg("--vedtak")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    let listed = out
+        .split("application rows about 158690***** with problems (avvik):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    let first = listed.lines().next().unwrap();
+    assert!(
+        first.contains("vedtak.csv") && first.contains("innvilget_belop"),
+        "{first}"
+    );
+    assert!(
+        out.contains("note: 1 row(s) of the application files were rejected"),
+        "{out}"
+    );
+    assert!(out.contains("soknad S02"), "the trail still follows: {out}");
+    assert!(!out.contains("15869010089") && !err.contains("15869010089"));
+}
+
+/// A person number that is not one is a usage error (exit 2, SPEC §7), before any input is read, and
+/// the message does not echo it whole (it was exit 1).
+#[test]
+fn explain_of_an_invalid_person_number_is_a_usage_error() {
+    for bad in ["01818010084", "018180-10083", "0181801008"] {
+        let o = cargo_bin_cmd!("tilskudd")
+            .args([
+                "explain",
+                bad,
+                "--termin",
+                "2024-Q2",
+                "--dsf",
+                "no-such-dsf",
+            ])
+            .args(["--rates", "no-such-rates"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("not a valid person number"), "{err}");
+        assert!(!err.contains("10084") && !err.contains("10083"), "{err}");
+    }
+}

@@ -14,7 +14,7 @@ use crate::domain::money::{fmt_money, round_ore};
 use crate::domain::rates::MissingRate;
 use crate::domain::termin::Termin;
 use crate::output::basis::{grunnlag_record, GRUNNLAG_HEADER};
-use crate::output::{csv_writer, OutputDir};
+use crate::output::csv_writer;
 use crate::Outcome;
 use anyhow::{anyhow, Context};
 use chrono::Datelike;
@@ -24,8 +24,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The person's fødselsnummer or D-nummer.
-    pub fnr: String,
+    /// The person's fødselsnummer or D-nummer (11 digits). A number that is not one is a usage error
+    /// (exit 2); clap's message is masked like every other (src/main.rs).
+    #[arg(value_parser = parse_fnr_arg)]
+    pub fnr: Fnr,
     #[arg(long)]
     pub termin: Termin,
     #[command(flatten)]
@@ -50,13 +52,12 @@ pub struct Args {
     pub vedtak: Option<PathBuf>,
 }
 
+fn parse_fnr_arg(s: &str) -> Result<Fnr, String> {
+    Fnr::parse(s).map_err(|e| format!("not a valid person number: {e}"))
+}
+
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let fnr = Fnr::parse(&args.fnr).map_err(|e| {
-        anyhow!(
-            "'{}' is not a valid person number: {e}",
-            crate::domain::ids::mask_text(&args.fnr)
-        )
-    })?;
+    let fnr = args.fnr;
     let params = Params::new(args.termin, args.basis_date, args.auto_from);
     let inputs = TerminInputs::load(
         &args.input,
@@ -92,26 +93,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Err(e) => return Err(e),
     };
     print!("{text}");
+    let mut applications_rejected = false;
     if let Some(soknader) = &args.soknader {
-        print!("{}", explain_applications(args, soknader, fnr)?);
+        let (text, rejected) = explain_applications(args, soknader, fnr)?;
+        print!("{text}");
+        applications_rejected = rejected;
     }
     if let Some(path) = &args.lines {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| anyhow!("--lines needs a file name"))?;
-        let mut out = OutputDir::create(&dir)?;
-        out.write_file(name, true, |w| write_lines(w, args.termin, &lines))
+        let (mut out, name) = crate::cmd::common::output_for_file(path, "--lines")?;
+        out.write_file(&name, true, |w| write_lines(w, args.termin, &lines))
             .with_context(|| format!("writing {}", path.display()))?;
         out.commit()?;
     }
     // Exit 3 like termin when input rows were rejected (SPEC §7): the trail was computed without them.
-    Ok(if inputs.rows_rejected() {
+    Ok(if inputs.rows_rejected() || applications_rejected {
         Outcome::RowsRejected
     } else {
         Outcome::Clean
@@ -119,18 +114,62 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 /// The extra-grant trail of every application for the person (SPEC §5), from the same assessment
-/// `tilskudd ekstra` writes to vedtak.csv.
+/// `tilskudd ekstra` writes to vedtak.csv, and whether rows of the application files (`--soknader`,
+/// `--vedtak`) were rejected. The person's own problems there are listed first, and any rejected row is
+/// noted: the trail is computed without it (a rejected earlier decision can turn a grant into a refusal).
 fn explain_applications(
     args: &Args,
     soknader: &std::path::Path,
     fnr: Fnr,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, bool)> {
     use crate::cmd::ekstra;
     use crate::domain::rules::fht;
     let e = ekstra::load(&args.input, &args.rates, soknader, args.vedtak.as_deref())?;
     let g = fht::FhtGrunnlag::new(&e.extract.personer, &e.vedtak, &e.rates);
     let trail = fht::explain_person(&fnr, &e.soknader, &g)?;
     let mut s = String::from("\nExtra grant (FHT) applications\n");
+    // The other readers' avvik were listed with the trail above.
+    let files: Vec<String> = std::iter::once(soknader)
+        .chain(args.vedtak.as_deref())
+        .map(crate::input::table::display)
+        .collect();
+    let of_files: Vec<&crate::domain::avvik::Avvik> = e
+        .avvik
+        .iter()
+        .filter(|a| {
+            files
+                .iter()
+                .any(|f| a.fil == *f || a.fil.starts_with(&format!("{f}[")))
+        })
+        .collect();
+    let own: Vec<String> = of_files
+        .iter()
+        .filter(|a| a.fnr == Some(fnr))
+        .map(|a| format!("  {a}\n"))
+        .collect();
+    if !own.is_empty() {
+        let _ = write!(
+            s,
+            "application rows about {} with problems (avvik):\n{}",
+            fnr.masked(),
+            own.concat()
+        );
+    }
+    let mut rejected: Vec<(&str, Option<u64>)> = of_files
+        .iter()
+        .filter(|a| a.niva == crate::domain::avvik::Niva::Avvist)
+        .map(|a| (a.fil.as_str(), a.linje))
+        .collect();
+    rejected.sort_unstable();
+    rejected.dedup();
+    if !rejected.is_empty() {
+        let _ = writeln!(
+            s,
+            "note: {} row(s) of the application files were rejected (`tilskudd ekstra` lists them in avvik.csv); \
+             the trail below is computed without them",
+            rejected.len()
+        );
+    }
     if trail.is_empty() {
         let _ = writeln!(s, "  none for {} in {}", fnr.masked(), soknader.display());
     }
@@ -138,7 +177,7 @@ fn explain_applications(
         let _ = writeln!(s, "\nsoknad {}", crate::domain::ids::mask_text(&id));
         s.push_str(&ekstra::format_steps(&steps));
     }
-    Ok(s)
+    Ok((s, !rejected.is_empty()))
 }
 
 fn write_lines<W: std::io::Write>(
