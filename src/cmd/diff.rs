@@ -8,13 +8,12 @@
 
 use crate::domain::ids::mask_text;
 use crate::domain::money::fmt_money;
-use crate::output::{csv_writer, OutputDir};
+use crate::output::csv_writer;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
@@ -142,10 +141,17 @@ pub fn read_grunnlag(path: &Path) -> anyhow::Result<BTreeMap<Key, Amounts>> {
         let line = i + 2;
         let rec = rec.with_context(|| format!("{file}:{line}: unreadable CSV record"))?;
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
+        // Amounts as the readers take them (SPEC §1.1): whole øre, at most `MAX_AMOUNT`, so no sum over
+        // the lines of a file can overflow (a 29-digit amount made the sums panic; `1.005` was rounded).
         let money = |c: usize, name: &str| -> anyhow::Result<Decimal> {
             let v = get(c);
-            Decimal::from_str(&v)
-                .with_context(|| format!("{file}:{line}: {name}: '{v}' is not an amount"))
+            match crate::input::values::parse_amount(&v) {
+                Some(a) if a.normalize().scale() <= 2 => Ok(a),
+                _ => bail!(
+                    "{file}:{line}: {name}: '{v}' is not an amount in NOK with at most two decimals \
+                     (up to 999 999 999 999 999.99)"
+                ),
+            }
         };
         let key = (get(ck), get(cf), get(cc), get(ca));
         let amounts = Amounts {
@@ -307,17 +313,7 @@ pub fn render(r: &DiffReport, names: &BTreeMap<String, String>, limit: usize) ->
 
 /// Writes every changed line as CSV (fnr masked), through [`OutputDir`].
 pub fn write_diff_csv(path: &Path, r: &DiffReport) -> anyhow::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("--csv {}: not a file name", path.display()))?
-        .to_string();
-    let mut out = OutputDir::create(&parent)
-        .with_context(|| format!("--csv: cannot create {}", parent.display()))?;
+    let (mut out, name) = crate::cmd::common::output_for_file(path, "--csv")?;
     out.write_file(&name, false, |w| {
         let mut c = csv_writer(w);
         c.write_record([
@@ -374,6 +370,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     fn k(kommune: &str, fnr: &str) -> Key {
         (kommune.into(), fnr.into(), "AR-2".into(), "2024".into())
@@ -384,6 +381,39 @@ mod tests {
             opptjent: Decimal::from_str(o).unwrap(),
             a_utbetale: Decimal::from_str(u).unwrap(),
         }
+    }
+
+    /// Found by the session-8 probe: a 29-digit amount made the sums overflow (`diff` panicked, exit
+    /// 101), and `1.005` was taken and shown as `1.01`.
+    #[test]
+    fn amounts_are_read_as_whole_ore_within_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grunnlag.csv");
+        let read = |opptjent: &str| {
+            std::fs::write(
+                &path,
+                format!(
+                    "kommunenummer,fnr,kode,ar,opptjent,a_utbetale\n\
+                     0301,01819000049,AR-2,2024,{opptjent},0.00\n\
+                     0301,01819000049,AR-3,2024,{opptjent},0.00\n"
+                ),
+            )
+            .unwrap();
+            read_grunnlag(&path).map_err(|e| e.to_string())
+        };
+        let m = read("999999999999999.99").unwrap();
+        assert_eq!(m.len(), 2);
+        let e = read("79228162514264337593543950335").unwrap_err();
+        assert!(
+            e.contains(":2: opptjent: '79228162514264337593543950335' is not an amount"),
+            "{e}"
+        );
+        let e = read("1.005").unwrap_err();
+        assert!(e.contains("at most two decimals"), "{e}");
+        assert_eq!(
+            read("1.500").unwrap()[&k("0301", "01819000049")].opptjent,
+            a("1.5", "0").opptjent
+        );
     }
 
     #[test]
