@@ -228,10 +228,13 @@ fn vedtak_row(out: &Path, id: &str) -> Vec<String> {
     row.split(',').map(str::to_string).collect()
 }
 
-/// The rows of `avvik.csv` (without the header).
+/// The records of `avvik.csv` (without the header), their fields joined by `,` (a message may hold a line break).
 fn avvik_rows(out: &Path) -> Vec<String> {
-    let csv = std::fs::read_to_string(out.join("avvik.csv")).unwrap();
-    csv.lines().skip(1).map(str::to_string).collect()
+    csv::Reader::from_path(out.join("avvik.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().collect::<Vec<_>>().join(","))
+        .collect()
 }
 
 // P1 (settled 09.04.2018) applies for T2 år 3 on 01.05.2021 (FHT-2: due S + 37 = 09.05.2021); år 2 was granted
@@ -294,4 +297,39 @@ fn ekstra_second_grant_same_person_type_year_is_rejected() {
     ekstra_text(tmp.path(), &e1(), &v).assert().success();
     let row = vedtak_row(&tmp.path().join("out"), "E1");
     assert_eq!(row[13], "100000.00", "tilbakebetaling: {row:?}");
+}
+
+#[test]
+fn ekstra_counts_rejected_rows_not_problems() {
+    // Line 2 has five problems (type, tilskuddsar, date, amount, basis); lines 3–4 are one record joined by a
+    // stray quote (two problems). Two rows are rejected, not seven; E1 (line 5) is used.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!(
+        "Z1,{P1},0301,T9,99,2019-13-01,abc,foo,,,ja,ja,ja,ja,ja,ja\n\
+         Q1,{P1},0301,T2,2,2020-05-01,300000,\"budsjett\n\
+         Q2,{P1},0301,T2,2,2020-05-01,300000,budsjett\",,,ja,ja,ja,ja,ja,ja\n{}",
+        e1()
+    );
+    let v = format!("V4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    let a = ekstra_text(tmp.path(), &s, &v).assert().code(3);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("\n2 input rows rejected"), "{err}");
+    let avvik = avvik_rows(&tmp.path().join("out"));
+    assert_eq!(avvik.len(), 7, "every problem is still listed: {avvik:?}");
+    vedtak_row(&tmp.path().join("out"), "E1");
+}
+
+#[test]
+fn ekstra_no_applications_reads_sensibly() {
+    // The only application is rejected: nothing to check, one row rejected (singular), no "0 søknader: ;".
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!("Z1,{P1},0301,T9,1,2020-05-01,300000,budsjett,,,ja,ja,ja,ja,ja,ja\n");
+    let a = ekstra_text(tmp.path(), &s, "").assert().code(3);
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(out.contains("ingen søknader å vurdere"), "{out}");
+    assert!(!out.contains("søknader: ;") && !out.contains('┌'), "{out}");
+    assert!(err.contains("\n1 input row rejected"), "{err}");
+    let csv = std::fs::read_to_string(tmp.path().join("out/vedtak.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "header only: {csv}");
 }
