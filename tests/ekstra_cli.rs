@@ -333,3 +333,40 @@ fn ekstra_no_applications_reads_sensibly() {
     let csv = std::fs::read_to_string(tmp.path().join("out/vedtak.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1, "header only: {csv}");
 }
+
+#[test]
+fn ekstra_missing_rate_names_the_application() {
+    // E9 (line 3): T2 år 12 of P1 starts 09.04.2029; the fixture rates end in 2026, so the run stops (exit 1,
+    // nothing written) and the message names the application, its line and the masked person number.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!(
+        "{}E9,{P1},0301,T2,12,2030-05-01,300000,budsjett,,,ja,ja,ja,ja,ja,ja\n",
+        e1()
+    );
+    let v = format!("V4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    let a = ekstra_text(tmp.path(), &s, &v).assert().code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("2029") && err.contains("FHT-FRIST-MND"),
+        "{err}"
+    );
+    assert!(
+        err.contains("'E9'") && err.contains("line 3") && err.contains("158690*****"),
+        "{err}"
+    );
+    assert!(err.contains("soknader.csv"), "{err}");
+    assert!(!err.contains(P1), "{err}");
+    assert!(!tmp.path().join("out/vedtak.csv").exists());
+    // --explain of that application says the same.
+    let a = ekstra_text(tmp.path(), &s, &v)
+        .arg("--explain")
+        .arg("E9")
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("'E9'") && err.contains("line 3") && err.contains("2029"),
+        "{err}"
+    );
+    assert!(!err.contains(P1), "{err}");
+}

@@ -188,17 +188,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let g = FhtGrunnlag::new(&inp.extract.personer, &inp.vedtak, &inp.rates);
 
     if let Some(id) = &args.explain {
-        let steps = fht::explain_soknad(id, &inp.soknader, &g).with_context(|| {
-            format!(
-                "no application with soknad_id '{}' in the applications",
-                crate::domain::ids::mask_text(id)
-            )
-        })??;
+        let steps = fht::explain_soknad(id, &inp.soknader, &g)
+            .with_context(|| {
+                format!(
+                    "no application with soknad_id '{}' in the applications",
+                    crate::domain::ids::mask_text(id)
+                )
+            })?
+            .with_context(|| format!("checking the application in {}", args.soknader.display()))?;
         print!("{}", format_steps(&steps));
     }
 
     if let Some(out) = &args.out {
-        let rows = fht::vurder_alle(&inp.soknader, &g)?;
+        // A missing rate stops the run (docs/ekstra.md decision 13), naming the application and its file.
+        let rows = fht::vurder_alle(&inp.soknader, &g)
+            .with_context(|| format!("checking the applications in {}", args.soknader.display()))?;
         let mut dir = OutputDir::create(out)
             .with_context(|| format!("cannot create output folder {}", out.display()))?;
         dir.write_file(vedtak::FILE_NAME, true, |w| vedtak::write_vedtak(w, &rows))
