@@ -191,3 +191,182 @@ fn ekstra_rerun_is_byte_identical() {
         std::fs::read(b.path().join("vedtak.csv")).unwrap()
     );
 }
+
+const SOKNAD_HEADER: &str = "soknad_id,fnr,kommunenummer,type,tilskuddsar,mottatt_dato,belop,grunnlag,ansvarsgruppe,utsatt_frist,samtykke,legeerklaering,spesialisterklaering,sosialrapport,tiltaksbeskrivelse,budsjettskjema\n";
+const VEDTAK_HEADER: &str =
+    "soknad_id,fnr,type,tilskuddsar,innvilget_belop,grunnlag,regnskap_belop,regnskap_mottatt\n";
+
+/// `ekstra` on CSV text written to `dir` (`soknader.csv`, `vedtak.csv`), with the fixture DSF and rates.
+fn ekstra_text(dir: &Path, soknader: &str, vedtak: &str) -> Command {
+    let s = dir.join("soknader.csv");
+    let v = dir.join("vedtak.csv");
+    std::fs::write(&s, format!("{SOKNAD_HEADER}{soknader}")).unwrap();
+    std::fs::write(&v, format!("{VEDTAK_HEADER}{vedtak}")).unwrap();
+    let d = data();
+    let mut c = Command::cargo_bin("tilskudd").unwrap();
+    c.arg("ekstra")
+        .arg("--soknader")
+        .arg(&s)
+        .arg("--dsf")
+        .arg(d.join("dsf"))
+        .arg("--rates")
+        .arg(d.join("satser.csv"))
+        .arg("--vedtak")
+        .arg(&v)
+        .arg("--out")
+        .arg(dir.join("out"));
+    c
+}
+
+/// The `vedtak.csv` row of one application, as its column values.
+fn vedtak_row(out: &Path, id: &str) -> Vec<String> {
+    let csv = std::fs::read_to_string(out.join("vedtak.csv")).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{id},")))
+        .unwrap_or_else(|| panic!("no row {id} in {csv}"));
+    row.split(',').map(str::to_string).collect()
+}
+
+/// The records of `avvik.csv` (without the header), their fields joined by `,` (a message may hold a line break).
+fn avvik_rows(out: &Path) -> Vec<String> {
+    csv::Reader::from_path(out.join("avvik.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+// P1 (settled 09.04.2018) applies for T2 år 3 on 01.05.2021 (FHT-2: due S + 37 = 09.05.2021); år 2 was granted
+// 500 000 on budget. FHT-7 settles år 2's accounts into this application.
+fn e1() -> String {
+    format!("E1,{P1},0301,T2,3,2021-05-01,500000,budsjett,,,ja,ja,ja,ja,ja,ja\n")
+}
+
+#[test]
+fn ekstra_repeated_vedtak_row_is_rejected_and_counted_once() {
+    // The same decision twice: the repayment (FHT-7) 500 000 − 400 000 = 100 000 counted once, the repeated
+    // line rejected (exit 3) naming the first line.
+    let tmp = tempfile::tempdir().unwrap();
+    let v4 = format!("V4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    let a = ekstra_text(tmp.path(), &e1(), &format!("{v4}{v4}"))
+        .assert()
+        .code(3);
+    let out = tmp.path().join("out");
+    let row = vedtak_row(&out, "E1");
+    assert_eq!(row[13], "100000.00", "tilbakebetaling: {row:?}");
+    let avvik = avvik_rows(&out);
+    assert_eq!(avvik.len(), 1, "{avvik:?}");
+    assert!(avvik[0].contains("vedtak.csv,3,"), "{avvik:?}");
+    assert!(
+        avvik[0].contains("duplikat_soknad_id") && avvik[0].contains("line 2"),
+        "{avvik:?}"
+    );
+    assert!(avvik[0].contains(",soknad_id,avvist"), "{avvik:?}");
+    assert!(!avvik[0].contains(P1), "masked: {avvik:?}");
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("duplikat_soknad_id"), "{err}");
+    assert!(!err.contains(P1), "{err}");
+}
+
+#[test]
+fn ekstra_second_grant_same_person_type_year_is_rejected() {
+    // Two decisions with their own ids granting T2 for år 2 to the same person: one grant per person, type and
+    // year, so the second is rejected and the refund (accounts 600 000 > 500 000) is counted once.
+    let tmp = tempfile::tempdir().unwrap();
+    let v = format!(
+        "V4,{P1},T2,2,500000,budsjett,600000,2020-05-01\nV5,{P1},T2,2,500000,budsjett,600000,2020-05-01\n"
+    );
+    ekstra_text(tmp.path(), &e1(), &v).assert().code(3);
+    let out = tmp.path().join("out");
+    let row = vedtak_row(&out, "E1");
+    assert_eq!(row[14], "100000.00", "refusjon: {row:?}");
+    let avvik = avvik_rows(&out);
+    assert_eq!(avvik.len(), 1, "{avvik:?}");
+    assert!(avvik[0].contains("vedtak.csv,3,"), "{avvik:?}");
+    assert!(
+        avvik[0].contains("duplikat_vedtak")
+            && avvik[0].contains("line 2")
+            && avvik[0].contains("V4"),
+        "{avvik:?}"
+    );
+
+    // A decision of 0 (avslag) for the same year grants nothing: it may stand beside the grant (exit 0).
+    let tmp = tempfile::tempdir().unwrap();
+    let v = format!("V3,{P1},T2,2,0,budsjett,,\nV4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    ekstra_text(tmp.path(), &e1(), &v).assert().success();
+    let row = vedtak_row(&tmp.path().join("out"), "E1");
+    assert_eq!(row[13], "100000.00", "tilbakebetaling: {row:?}");
+}
+
+#[test]
+fn ekstra_counts_rejected_rows_not_problems() {
+    // Line 2 has five problems (type, tilskuddsar, date, amount, basis); lines 3–4 are one record joined by a
+    // stray quote (two problems). Two rows are rejected, not seven; E1 (line 5) is used.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!(
+        "Z1,{P1},0301,T9,99,2019-13-01,abc,foo,,,ja,ja,ja,ja,ja,ja\n\
+         Q1,{P1},0301,T2,2,2020-05-01,300000,\"budsjett\n\
+         Q2,{P1},0301,T2,2,2020-05-01,300000,budsjett\",,,ja,ja,ja,ja,ja,ja\n{}",
+        e1()
+    );
+    let v = format!("V4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    let a = ekstra_text(tmp.path(), &s, &v).assert().code(3);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("\n2 input rows rejected"), "{err}");
+    let avvik = avvik_rows(&tmp.path().join("out"));
+    assert_eq!(avvik.len(), 7, "every problem is still listed: {avvik:?}");
+    vedtak_row(&tmp.path().join("out"), "E1");
+}
+
+#[test]
+fn ekstra_no_applications_reads_sensibly() {
+    // The only application is rejected: nothing to check, one row rejected (singular), no "0 søknader: ;".
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!("Z1,{P1},0301,T9,1,2020-05-01,300000,budsjett,,,ja,ja,ja,ja,ja,ja\n");
+    let a = ekstra_text(tmp.path(), &s, "").assert().code(3);
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(out.contains("ingen søknader å vurdere"), "{out}");
+    assert!(!out.contains("søknader: ;") && !out.contains('┌'), "{out}");
+    assert!(err.contains("\n1 input row rejected"), "{err}");
+    let csv = std::fs::read_to_string(tmp.path().join("out/vedtak.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "header only: {csv}");
+}
+
+#[test]
+fn ekstra_missing_rate_names_the_application() {
+    // E9 (line 3): T2 år 12 of P1 starts 09.04.2029; the fixture rates end in 2026, so the run stops (exit 1,
+    // nothing written) and the message names the application, its line and the masked person number.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = format!(
+        "{}E9,{P1},0301,T2,12,2030-05-01,300000,budsjett,,,ja,ja,ja,ja,ja,ja\n",
+        e1()
+    );
+    let v = format!("V4,{P1},T2,2,500000,budsjett,400000,2020-05-01\n");
+    let a = ekstra_text(tmp.path(), &s, &v).assert().code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("2029") && err.contains("FHT-FRIST-MND"),
+        "{err}"
+    );
+    assert!(
+        err.contains("'E9'") && err.contains("line 3") && err.contains("158690*****"),
+        "{err}"
+    );
+    assert!(err.contains("soknader.csv"), "{err}");
+    assert!(!err.contains(P1), "{err}");
+    assert!(!tmp.path().join("out/vedtak.csv").exists());
+    // --explain of that application says the same.
+    let a = ekstra_text(tmp.path(), &s, &v)
+        .arg("--explain")
+        .arg("E9")
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("'E9'") && err.contains("line 3") && err.contains("2029"),
+        "{err}"
+    );
+    assert!(!err.contains(P1), "{err}");
+}

@@ -163,6 +163,17 @@ fn satser_brukt(rows: &[Vurdering], rates: &RateTable) -> Vec<String> {
         .collect()
 }
 
+/// Rejected input rows: distinct (file, line) of the rejected avvik. A row can hold several problems (one avvik
+/// each) and a row joined to the next by a stray quote is one record; warnings leave the row in use.
+fn rejected_rows(avvik: &[Avvik]) -> usize {
+    avvik
+        .iter()
+        .filter(|a| a.niva == Niva::Avvist)
+        .map(|a| (a.fil.as_str(), a.linje))
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let inp = load(
         &args.input,
@@ -177,17 +188,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let g = FhtGrunnlag::new(&inp.extract.personer, &inp.vedtak, &inp.rates);
 
     if let Some(id) = &args.explain {
-        let steps = fht::explain_soknad(id, &inp.soknader, &g).with_context(|| {
-            format!(
-                "no application with soknad_id '{}' in the applications",
-                crate::domain::ids::mask_text(id)
-            )
-        })??;
+        let steps = fht::explain_soknad(id, &inp.soknader, &g)
+            .with_context(|| {
+                format!(
+                    "no application with soknad_id '{}' in the applications",
+                    crate::domain::ids::mask_text(id)
+                )
+            })?
+            .with_context(|| format!("checking the application in {}", args.soknader.display()))?;
         print!("{}", format_steps(&steps));
     }
 
     if let Some(out) = &args.out {
-        let rows = fht::vurder_alle(&inp.soknader, &g)?;
+        // A missing rate stops the run (docs/ekstra.md decision 13), naming the application and its file.
+        let rows = fht::vurder_alle(&inp.soknader, &g)
+            .with_context(|| format!("checking the applications in {}", args.soknader.display()))?;
         let mut dir = OutputDir::create(out)
             .with_context(|| format!("cannot create output folder {}", out.display()))?;
         dir.write_file(vedtak::FILE_NAME, true, |w| vedtak::write_vedtak(w, &rows))
@@ -198,7 +213,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         dir.commit()
             .with_context(|| format!("writing into {}", out.display()))?;
 
-        if args.explain.is_none() {
+        if args.explain.is_none() && !rows.is_empty() {
             println!("{}", Table::new(rows.iter().map(rad)).with(Style::sharp()));
         }
         let mut telling = std::collections::BTreeMap::<Status, usize>::new();
@@ -209,12 +224,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .iter()
             .map(|(s, n)| format!("{} {}", n, s.as_str()))
             .collect();
-        println!(
-            "{} søknader: {}; skrevet {}",
-            rows.len(),
-            summary.join(", "),
-            out.join(vedtak::FILE_NAME).display()
-        );
+        let skrevet = out.join(vedtak::FILE_NAME);
+        if rows.is_empty() {
+            println!(
+                "ingen søknader å vurdere; skrevet {} (bare overskriften)",
+                skrevet.display()
+            );
+        } else {
+            println!(
+                "{} søknader: {}; skrevet {}",
+                rows.len(),
+                summary.join(", "),
+                skrevet.display()
+            );
+        }
         let satser = satser_brukt(&rows, &inp.rates);
         if !satser.is_empty() {
             println!("satser brukt:");
@@ -224,9 +247,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     if rejected {
+        let n = rejected_rows(&inp.avvik);
         eprintln!(
-            "{} input rows rejected (see the messages above)",
-            inp.avvik.iter().filter(|a| a.niva == Niva::Avvist).count()
+            "{n} input {} rejected (see the messages above)",
+            if n == 1 { "row" } else { "rows" }
         );
         Ok(Outcome::RowsRejected)
     } else {

@@ -1,9 +1,11 @@
 //! Extra-grant inputs (SPEC §5): `soknader` (applications) and `vedtak` (earlier decisions).
 
+use crate::domain::ids::Fnr;
 use crate::domain::soknad::{Dokumenter, FhtType, Grunnlag, Soknad, TidligereVedtak};
 use crate::input::check::{count, RowCheck};
 use crate::input::table::{self, opt, req, Cell, Col};
 use crate::input::{FileStats, InputError, LoadOptions, Loaded};
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -182,12 +184,32 @@ pub fn load_vedtak(
         file: name.clone(),
         ..FileStats::default()
     };
+    // A decision's id, as for applications: the first line that used it.
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    // One grant per person, type and grant year (SPEC §5, FHT-4: tilskudd 1 "once", tilskudd 2 per grant
+    // year; FHT-7 settles one grant's accounts): (fnr, type, tilskuddsar) of the used rows with
+    // innvilget_belop > 0 → (line, soknad_id). A repeat would count a repayment or refund twice.
+    let mut granted: HashMap<(Fnr, FhtType, u8), (u64, String)> = HashMap::new();
     let data = &mut out.data;
     let avvik = &mut out.avvik;
     t.for_each_row(&mut file, |row| {
         let mut c = RowCheck::start(&name, &headers, row, &[]);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
+        if let Some(id) = &id {
+            if let Some(first) = seen.get(id) {
+                c.reject(
+                    Some("soknad_id"),
+                    "duplikat_soknad_id",
+                    format!(
+                        "soknad_id '{id}' is already used on line {first}; each decision is given once (a repeated \
+                         row would count its repayment or refund twice)"
+                    ),
+                );
+            } else {
+                seen.insert(id.clone(), c.line);
+            }
+        }
         let fnr = c.fnr("fnr", &cell(1), opts, true);
         c.fnr = fnr;
         let typ = fht_type(&mut c, &cell(2));
@@ -196,6 +218,26 @@ pub fn load_vedtak(
         let grunnlag = grunnlag(&mut c, &cell(5), typ);
         let regnskap_belop = c.amount_nonneg("regnskap_belop", &cell(6), false);
         let regnskap_mottatt = c.date("regnskap_mottatt", &cell(7), false);
+        if let (Some(id), Some(f), Some(t), Some(n), Some(b)) = (&id, fnr, typ, n, innvilget) {
+            // A decision of 0 (avslag/avvisning) grants nothing and may be followed by another decision for
+            // the same year (a new application, an appeal); only a second grant is refused.
+            if b > Decimal::ZERO && !c.is_rejected() {
+                if let Some((first, first_id)) = granted.get(&(f, t, n)) {
+                    c.reject(
+                        Some("soknad_id"),
+                        "duplikat_vedtak",
+                        format!(
+                            "this person already has a grant of {} for tilskuddsar {n} on line {first} (soknad_id \
+                             '{first_id}'); one grant per person, type and grant year: remove the repeated \
+                             decision or correct its type or year",
+                            t.as_str()
+                        ),
+                    );
+                } else {
+                    granted.insert((f, t, n), (c.line, id.clone()));
+                }
+            }
+        }
         let line = c.line;
         let rejected = c.is_rejected();
         count(

@@ -317,6 +317,30 @@ pub enum FhtError {
     BadFristMnd { year: i32, value: Decimal },
 }
 
+/// An [`FhtError`] with the application it stopped at, so the user can find the row: `soknad_id`, input line
+/// and the person's number masked (SPEC §6: terminal output masks it). FHT-4/FHT-2 need the rates of the year the
+/// applied-for period starts; a missing one stops the whole run (docs/ekstra.md decision 13).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("application '{}' (line {line}, fnr {}): {feil}", crate::domain::ids::mask_text(soknad_id), fnr.masked())]
+pub struct SoknadFeil {
+    pub soknad_id: String,
+    pub line: u64,
+    pub fnr: Fnr,
+    /// Not a `#[source]`: the message already holds it (an error chain would print it twice).
+    pub feil: FhtError,
+}
+
+impl SoknadFeil {
+    fn of(sok: &Soknad, feil: FhtError) -> SoknadFeil {
+        SoknadFeil {
+            soknad_id: sok.soknad_id.clone(),
+            line: sok.line,
+            fnr: sok.fnr,
+            feil,
+        }
+    }
+}
+
 /// The person's standing in the integration-grant scheme as FHT-3 needs it.
 struct PersonStatus {
     /// The settlement date S (IT-4: a newborn's own birth date).
@@ -982,10 +1006,14 @@ pub fn vurder(sok: &Soknad, g: &FhtGrunnlag) -> Result<Vurdering, FhtError> {
 }
 
 /// Checks every application, sorted by `soknad_id` (then source line) so outputs are deterministic.
-pub fn vurder_alle(soknader: &[Soknad], g: &FhtGrunnlag) -> Result<Vec<Vurdering>, FhtError> {
+/// An error names the application it stopped at ([`SoknadFeil`]).
+pub fn vurder_alle(soknader: &[Soknad], g: &FhtGrunnlag) -> Result<Vec<Vurdering>, SoknadFeil> {
     let mut sorted: Vec<&Soknad> = soknader.iter().collect();
     sorted.sort_by(|a, b| (&a.soknad_id, a.line).cmp(&(&b.soknad_id, b.line)));
-    sorted.into_iter().map(|s| vurder(s, g)).collect()
+    sorted
+        .into_iter()
+        .map(|s| vurder(s, g).map_err(|e| SoknadFeil::of(s, e)))
+        .collect()
 }
 
 /// The trail of one application: every check with its rule id and the dates it compared.
@@ -994,9 +1022,13 @@ pub fn explain_soknad(
     soknad_id: &str,
     soknader: &[Soknad],
     g: &FhtGrunnlag,
-) -> Option<Result<Vec<ExplainStep>, FhtError>> {
+) -> Option<Result<Vec<ExplainStep>, SoknadFeil>> {
     let sok = soknader.iter().find(|s| s.soknad_id == soknad_id)?;
-    Some(vurder(sok, g).map(|v| v.steps))
+    Some(
+        vurder(sok, g)
+            .map(|v| v.steps)
+            .map_err(|e| SoknadFeil::of(sok, e)),
+    )
 }
 
 /// The trails of every application for one person (for `tilskudd explain FNR`), by `soknad_id`.
@@ -1004,7 +1036,7 @@ pub fn explain_person(
     fnr: &Fnr,
     soknader: &[Soknad],
     g: &FhtGrunnlag,
-) -> Result<Vec<(String, Vec<ExplainStep>)>, FhtError> {
+) -> Result<Vec<(String, Vec<ExplainStep>)>, SoknadFeil> {
     let mine: Vec<Soknad> = soknader.iter().filter(|s| s.fnr == *fnr).cloned().collect();
     Ok(vurder_alle(&mine, g)?
         .into_iter()
