@@ -370,3 +370,29 @@ fn ekstra_missing_rate_names_the_application() {
     );
     assert!(!err.contains(P1), "{err}");
 }
+
+/// `ekstra --out` into a finished termin's folder would replace the termin's avvik.csv (found by the
+/// session-8 probe); it is refused before anything is read, and the folder is left as it was.
+#[test]
+fn ekstra_out_does_not_replace_a_termin_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q4 = tmp.path().join("q4");
+    std::fs::create_dir(&q4).unwrap();
+    std::fs::write(
+        q4.join("manifest.json"),
+        r#"{"outputs": ["grunnlag.csv", "avvik.csv", "manifest.json"]}"#,
+    )
+    .unwrap();
+    std::fs::write(q4.join("avvik.csv"), "the termin's avvik\n").unwrap();
+    let a = ekstra("soknader.csv", &q4).assert().code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("--out: avvik.csv is an output of the termin"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(q4.join("avvik.csv")).unwrap(),
+        "the termin's avvik\n"
+    );
+    assert!(!q4.join("vedtak.csv").exists());
+}

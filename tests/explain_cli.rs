@@ -82,17 +82,26 @@ fn explain_for_a_person_with_moves_reproduces_their_grunnlag_lines() {
     }
 }
 
+/// A valid person number that is in neither the extract nor the ledger: exit 1, saying so (masked).
 #[test]
 fn explain_of_an_unknown_person_fails() {
+    let unknown = tilskudd::domain::ids::Fnr::with_control_digits("158190123")
+        .expect("valid individual number")
+        .to_string();
     let o = cargo_bin_cmd!("tilskudd")
-        .args(["explain", "15819012345", "--termin", "2024-Q2"])
+        .args(["explain", &unknown, "--termin", "2024-Q2"])
         .arg("--dsf")
         .arg(data("dsf"))
         .arg("--rates")
         .arg(data("rates"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("158190***** is neither in the DSF extract nor in the ledger"),
+        "{err}"
+    );
 }
 
 /// `explain FNR --soknader …` adds the extra-grant trail of the person's applications (issue 5), from the

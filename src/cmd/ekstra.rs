@@ -175,6 +175,10 @@ fn rejected_rows(avvik: &[Avvik]) -> usize {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    // [model (g)] Not into a finished termin's folder: its avvik.csv would be replaced (said before reading).
+    if let Some(out) = &args.out {
+        crate::cmd::common::refuse_termin_outputs(out, &[vedtak::FILE_NAME, AVVIK_FILE], "--out")?;
+    }
     let inp = load(
         &args.input,
         &args.rates,
