@@ -12,6 +12,28 @@ fn data(p: &str) -> PathBuf {
 
 const P1: &str = "01818010083";
 
+fn ekstra_data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/ekstra")
+        .join(p)
+}
+
+/// `explain` of the person of tests/data/ekstra in 2024-Q4 with its applications and the decisions in
+/// `vedtak`.
+fn explain_applications(vedtak: &Path) -> std::process::Output {
+    cargo_bin_cmd!("tilskudd")
+        .args(["explain", "15869010089", "--termin", "2024-Q4", "--dsf"])
+        .arg(ekstra_data("dsf"))
+        .arg("--rates")
+        .arg(ekstra_data("satser.csv"))
+        .arg("--soknader")
+        .arg(ekstra_data("soknader.csv"))
+        .arg("--vedtak")
+        .arg(vedtak)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn explain_for_a_person_with_moves_reproduces_their_grunnlag_lines() {
     let tmp = tempfile::tempdir().unwrap();
@@ -110,21 +132,7 @@ fn explain_of_an_unknown_person_fails() {
 /// 09.04.2018 + 25 months = 09.05.2020 (FHT-2, seed 004 §5.2).
 #[test]
 fn explain_with_soknader_shows_each_application_check_by_check() {
-    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra");
-    let o = assert_cmd::Command::cargo_bin("tilskudd")
-        .unwrap()
-        .arg("explain")
-        .arg("15869010089")
-        .args(["--termin", "2024-Q4", "--dsf"])
-        .arg(d.join("dsf"))
-        .arg("--rates")
-        .arg(d.join("satser.csv"))
-        .arg("--soknader")
-        .arg(d.join("soknader.csv"))
-        .arg("--vedtak")
-        .arg(d.join("vedtak.csv"))
-        .output()
-        .unwrap();
+    let o = explain_applications(&ekstra_data("vedtak.csv"));
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -178,23 +186,11 @@ fn explain_shows_the_rejected_rows_of_a_person() {
 /// rejected rows are counted, and the exit is 3 (SPEC §7: computed without rejected rows).
 #[test]
 fn explain_with_soknader_names_rejected_application_rows() {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ekstra");
     let tmp = tempfile::tempdir().unwrap();
-    let vedtak = std::fs::read_to_string(d.join("vedtak.csv")).unwrap();
+    let vedtak = std::fs::read_to_string(ekstra_data("vedtak.csv")).unwrap();
     let bad = tmp.path().join("vedtak.csv");
     std::fs::write(&bad, vedtak.replace(",180000,", ",180000.005,")).unwrap();
-    let o = assert_cmd::Command::cargo_bin("tilskudd")
-        .unwrap()
-        .args(["explain", "15869010089", "--termin", "2024-Q4", "--dsf"])
-        .arg(d.join("dsf"))
-        .arg("--rates")
-        .arg(d.join("satser.csv"))
-        .arg("--soknader")
-        .arg(d.join("soknader.csv"))
-        .arg("--vedtak")
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let o = explain_applications(&bad);
     let (out, err) = (
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr),
