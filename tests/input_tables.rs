@@ -229,3 +229,36 @@ fn soknader_and_vedtak() {
         chrono::NaiveDate::from_ymd_opt(2024, 1, 31)
     );
 }
+
+/// A row rejected for another reason does not take its `soknad_id`: the corrected row below it is used,
+/// not rejected as a repeat of a line that was itself rejected (found in the session-8 review).
+#[test]
+fn a_rejected_row_leaves_its_id_to_the_corrected_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fnr("018185", 100);
+    let v = dir.path().join("vedtak.csv");
+    std::fs::write(
+        &v,
+        format!(
+            "soknad_id,fnr,type,tilskuddsar,innvilget_belop,grunnlag,regnskap_belop,regnskap_mottatt\n\
+             V1,{f},T2,2,abc,budsjett,,\n\
+             V1,{f},T2,2,500000,budsjett,,\n\
+             V1,{f},T2,3,500000,budsjett,,\n"
+        ),
+    )
+    .unwrap();
+    let l = load_vedtak(&v, &opts(2024)).unwrap();
+    assert_eq!(
+        codes(&l),
+        vec![
+            (2, "ugyldig_belop".into()),
+            (4, "duplikat_soknad_id".into())
+        ]
+    );
+    assert_eq!(l.data.len(), 1);
+    assert!(
+        l.avvik[1].melding.contains("already used on line 3"),
+        "{}",
+        l.avvik[1].melding
+    );
+}

@@ -115,9 +115,10 @@ pub fn output_for_file(
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{option} {}: not a file name", path.display()))?;
-    refuse_termin_outputs(dir, &[name], option)?;
     let out = crate::output::OutputDir::create(dir)
         .with_context(|| format!("{option}: cannot create the folder {}", dir.display()))?;
+    // Once the folder exists (and is locked): `q4/new/..` names q4 only when q4/new exists.
+    refuse_termin_outputs(dir, &[name], option)?;
     Ok((out, name.to_string()))
 }
 
@@ -131,10 +132,12 @@ pub fn refuse_termin_outputs(
     option: &str,
 ) -> anyhow::Result<()> {
     use crate::output::manifest::MANIFEST_FILE;
-    let Ok(text) = std::fs::read_to_string(dir.join(MANIFEST_FILE)) else {
-        return Ok(());
+    // No manifest: no termin. One that cannot be read or parsed still protects itself.
+    let bytes = match std::fs::read(dir.join(MANIFEST_FILE)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        r => r.unwrap_or_default(),
     };
-    let listed: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
+    let listed: Vec<String> = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|m| {
             let outputs = m.get("outputs")?.as_array()?;
@@ -148,7 +151,10 @@ pub fn refuse_termin_outputs(
         .unwrap_or_default();
     match names
         .iter()
-        .find(|n| **n == MANIFEST_FILE || listed.iter().any(|l| l == *n))
+        // Case-insensitively: `UTBETALT.CSV` is the same file on a case-insensitive file system.
+        .find(|n| {
+            n.eq_ignore_ascii_case(MANIFEST_FILE) || listed.iter().any(|l| l.eq_ignore_ascii_case(n))
+        })
     {
         None => Ok(()),
         Some(name) => anyhow::bail!(
@@ -204,5 +210,12 @@ mod tests {
         );
         let (_, name) = output_for_file(&dir.join("frister.csv"), "--csv").unwrap();
         assert_eq!(name, "frister.csv");
+        // Another case, or the folder named through a subfolder that does not exist yet.
+        assert!(output_for_file(&dir.join("UTBETALT.CSV"), "--csv").is_err());
+        assert!(output_for_file(&dir.join("new/../utbetalt.csv"), "--csv").is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("utbetalt.csv")).unwrap(),
+            "ledger"
+        );
     }
 }

@@ -311,7 +311,7 @@ pub fn render(r: &DiffReport, names: &BTreeMap<String, String>, limit: usize) ->
     s
 }
 
-/// Writes every changed line as CSV (fnr masked), through [`OutputDir`].
+/// Writes every changed line as CSV (fnr masked), through [`crate::output::OutputDir`].
 pub fn write_diff_csv(path: &Path, r: &DiffReport) -> anyhow::Result<()> {
     let (mut out, name) = crate::cmd::common::output_for_file(path, "--csv")?;
     out.write_file(&name, false, |w| {

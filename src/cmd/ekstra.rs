@@ -209,6 +209,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("checking the applications in {}", args.soknader.display()))?;
         let mut dir = OutputDir::create(out)
             .with_context(|| format!("cannot create output folder {}", out.display()))?;
+        // Again once the folder exists and is locked (`q4/new/..` names q4 only then).
+        crate::cmd::common::refuse_termin_outputs(out, &[vedtak::FILE_NAME, AVVIK_FILE], "--out")?;
         dir.write_file(vedtak::FILE_NAME, true, |w| vedtak::write_vedtak(w, &rows))
             .with_context(|| format!("writing {}", out.join(vedtak::FILE_NAME).display()))?;
         // Every rejected input row (and warning) also lands in avvik.csv, as for `termin` (SPEC §6).

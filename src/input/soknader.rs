@@ -86,6 +86,25 @@ fn tilskuddsar(c: &mut RowCheck, cell: &Cell) -> Option<u8> {
         .map(|n| n as u8)
 }
 
+/// `duplikat_soknad_id`: the row's `soknad_id` is that of a used row above (see [`take_id`]).
+fn check_id(c: &mut RowCheck, seen: &HashMap<String, u64>, id: Option<&str>, why: &str) {
+    if let Some((id, first)) = id.and_then(|id| Some((id, seen.get(id)?))) {
+        c.reject(
+            Some("soknad_id"),
+            "duplikat_soknad_id",
+            format!("soknad_id '{id}' is already used on line {first}; {why}"),
+        );
+    }
+}
+
+/// After all of a row's checks: only a used row takes its id, so a rejected first row does not make its
+/// corrected repeat a duplicate.
+fn take_id(c: &RowCheck, seen: &mut HashMap<String, u64>, id: Option<&str>) {
+    if let (false, Some(id)) = (c.is_rejected(), id) {
+        seen.entry(id.to_string()).or_insert(c.line);
+    }
+}
+
 pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Soknad>>, InputError> {
     let (t, mut file) = table::open_single(path, "soknader")?;
     let (ix, warning) = t.resolve(&SOKNAD_COLS)?;
@@ -104,17 +123,12 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
         let mut c = RowCheck::start(&name, &headers, row, &[]);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
-        if let Some(id) = &id {
-            if let Some(first) = seen.get(id) {
-                c.reject(
-                    Some("soknad_id"),
-                    "duplikat_soknad_id",
-                    format!("soknad_id '{id}' is already used on line {first}; each application needs its own id"),
-                );
-            } else {
-                seen.insert(id.clone(), c.line);
-            }
-        }
+        check_id(
+            &mut c,
+            &seen,
+            id.as_deref(),
+            "each application needs its own id",
+        );
         let fnr = c.fnr("fnr", &cell(1), opts, true);
         c.fnr = fnr;
         let mottatt = c.date("mottatt_dato", &cell(5), true);
@@ -142,12 +156,27 @@ pub fn load_soknader(path: &Path, opts: &LoadOptions) -> Result<Loaded<Vec<Sokna
                 );
             }
         }
+        take_id(&c, &mut seen, id.as_deref());
         let line = c.line;
         let rejected = c.is_rejected();
-        count(&mut stats, rejected, c.has_warning(), fnr.is_some_and(|f| f.is_synthetic()));
+        count(
+            &mut stats,
+            rejected,
+            c.has_warning(),
+            fnr.is_some_and(|f| f.is_synthetic()),
+        );
         c.finish(avvik);
-        if let (false, Some(soknad_id), Some(fnr), Some(kommunenummer), Some(typ), Some(tilskuddsar), Some(mottatt_dato), Some(belop), Some(grunnlag)) =
-            (rejected, id, fnr, knr, typ, n, mottatt, belop, grunnlag)
+        if let (
+            false,
+            Some(soknad_id),
+            Some(fnr),
+            Some(kommunenummer),
+            Some(typ),
+            Some(tilskuddsar),
+            Some(mottatt_dato),
+            Some(belop),
+            Some(grunnlag),
+        ) = (rejected, id, fnr, knr, typ, n, mottatt, belop, grunnlag)
         {
             data.push(Soknad {
                 soknad_id,
@@ -184,7 +213,7 @@ pub fn load_vedtak(
         file: name.clone(),
         ..FileStats::default()
     };
-    // A decision's id, as for applications: the first line that used it.
+    // A decision's id, as for applications: the first used line with it.
     let mut seen: HashMap<String, u64> = HashMap::new();
     // One grant per person, type and grant year (SPEC §5, FHT-4: tilskudd 1 "once", tilskudd 2 per grant
     // year; FHT-7 settles one grant's accounts): (fnr, type, tilskuddsar) of the used rows with
@@ -196,20 +225,12 @@ pub fn load_vedtak(
         let mut c = RowCheck::start(&name, &headers, row, &[]);
         let cell = |i: usize| row.cell(ix[i]);
         let id = c.text("soknad_id", &cell(0)).map(|s| s.into_owned());
-        if let Some(id) = &id {
-            if let Some(first) = seen.get(id) {
-                c.reject(
-                    Some("soknad_id"),
-                    "duplikat_soknad_id",
-                    format!(
-                        "soknad_id '{id}' is already used on line {first}; each decision is given once (a repeated \
-                         row would count its repayment or refund twice)"
-                    ),
-                );
-            } else {
-                seen.insert(id.clone(), c.line);
-            }
-        }
+        check_id(
+            &mut c,
+            &seen,
+            id.as_deref(),
+            "each decision is given once (a repeated row would count its repayment or refund twice)",
+        );
         let fnr = c.fnr("fnr", &cell(1), opts, true);
         c.fnr = fnr;
         let typ = fht_type(&mut c, &cell(2));
@@ -238,6 +259,7 @@ pub fn load_vedtak(
                 }
             }
         }
+        take_id(&c, &mut seen, id.as_deref());
         let line = c.line;
         let rejected = c.is_rejected();
         count(
