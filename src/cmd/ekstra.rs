@@ -163,17 +163,6 @@ fn satser_brukt(rows: &[Vurdering], rates: &RateTable) -> Vec<String> {
         .collect()
 }
 
-/// Rejected input rows: distinct (file, line) of the rejected avvik. A row can hold several problems (one avvik
-/// each) and a row joined to the next by a stray quote is one record; warnings leave the row in use.
-fn rejected_rows(avvik: &[Avvik]) -> usize {
-    avvik
-        .iter()
-        .filter(|a| a.niva == Niva::Avvist)
-        .map(|a| (a.fil.as_str(), a.linje))
-        .collect::<BTreeSet<_>>()
-        .len()
-}
-
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     // [model (g)] Not into a finished termin's folder: its avvik.csv would be replaced (said before reading).
     if let Some(out) = &args.out {
@@ -253,7 +242,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     if rejected {
-        let n = rejected_rows(&inp.avvik);
+        let n = crate::domain::avvik::rejected_rows(&inp.avvik);
         eprintln!(
             "{n} input {} rejected (see the messages above)",
             if n == 1 { "row" } else { "rows" }

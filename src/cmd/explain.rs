@@ -155,19 +155,12 @@ fn explain_applications(
             own.concat()
         );
     }
-    let mut rejected: Vec<(&str, Option<u64>)> = of_files
-        .iter()
-        .filter(|a| a.niva == crate::domain::avvik::Niva::Avvist)
-        .map(|a| (a.fil.as_str(), a.linje))
-        .collect();
-    rejected.sort_unstable();
-    rejected.dedup();
-    if !rejected.is_empty() {
+    let rejected = crate::domain::avvik::rejected_rows(of_files.iter().copied());
+    if rejected > 0 {
         let _ = writeln!(
             s,
-            "note: {} row(s) of the application files were rejected (`tilskudd ekstra` lists them in avvik.csv); \
-             the trail below is computed without them",
-            rejected.len()
+            "note: {rejected} row(s) of the application files were rejected (`tilskudd ekstra` lists them in \
+             avvik.csv); the trail below is computed without them"
         );
     }
     if trail.is_empty() {
@@ -177,7 +170,7 @@ fn explain_applications(
         let _ = writeln!(s, "\nsoknad {}", crate::domain::ids::mask_text(&id));
         s.push_str(&ekstra::format_steps(&steps));
     }
-    Ok((s, !rejected.is_empty()))
+    Ok((s, rejected > 0))
 }
 
 fn write_lines<W: std::io::Write>(

@@ -77,6 +77,17 @@ impl Avvik {
     }
 }
 
+/// Rejected input rows: distinct (file, line) of the rejected avvik. A row can hold several problems (one
+/// avvik each) and a row joined to the next by a stray quote is one record; warnings leave the row in use.
+pub fn rejected_rows<'a>(avvik: impl IntoIterator<Item = &'a Avvik>) -> usize {
+    avvik
+        .into_iter()
+        .filter(|a| a.niva == Niva::Avvist)
+        .map(|a| (a.fil.as_str(), a.linje))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 impl fmt::Display for Avvik {
     /// `file:line: column: message` (Excel tables are named `file[sheet]`, so this reads `file[sheet]:row`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

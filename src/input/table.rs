@@ -22,6 +22,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -1235,17 +1236,12 @@ impl Workbook {
         };
         match &mut self.sheets {
             Sheets::Xlsx(x) => {
-                let mut reader = match x.worksheet_cells_reader(sheet) {
-                    Ok(r) => r,
-                    Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(false),
-                    Err(e) => return Err(err(e.to_string())),
-                };
-                while let Some(cell) = reader.next_cell().map_err(|e| err(e.to_string()))? {
-                    if !matches!(cell.get_value(), calamine::DataRef::Empty) {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
+                let mut any = false;
+                each_xlsx_cell(x, sheet, &name, |_| {
+                    any = true;
+                    Ok(ControlFlow::Break(()))
+                })?;
+                Ok(any)
             }
             other => other
                 .worksheet_range(sheet)
@@ -1310,24 +1306,12 @@ fn xlsx_range<RS: Read + std::io::Seek>(
     sheet: &str,
     name: &str,
 ) -> Result<Range<Data>, InputError> {
-    let err = |e: calamine::XlsxError| InputError::Format {
-        file: name.to_string(),
-        message: format!("cannot read the sheet: {e}"),
-    };
-    let mut reader = match x.worksheet_cells_reader(sheet) {
-        Ok(r) => r,
-        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
-        Err(e) => return Err(err(e)),
-    };
     let mut cells: Vec<calamine::Cell<Data>> = Vec::new();
     let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
     // A well-formed sheet lists its cells in (row, column) order; only a cell at or before the one before
     // it can repeat a position.
     let (mut last, mut in_order) = (None, true);
-    while let Some(cell) = reader.next_cell().map_err(err)? {
-        if matches!(cell.get_value(), calamine::DataRef::Empty) {
-            continue;
-        }
+    each_xlsx_cell(x, sheet, name, |cell| {
         let (r, c) = cell.get_position();
         in_order &= last < Some((r, c));
         last = Some((r, c));
@@ -1350,11 +1334,40 @@ fn xlsx_range<RS: Read + std::io::Seek>(
             (r, c),
             Data::from(cell.get_value().clone()),
         ));
-    }
+        Ok(ControlFlow::Continue(()))
+    })?;
     if !in_order {
         refuse_repeated_cell(&mut cells, name)?;
     }
     Ok(Range::from_sparse(cells))
+}
+
+/// Hands each non-empty cell of an `.xlsx` sheet to `f`, in the order of the file, until `f` breaks; a
+/// sheet that is not a worksheet (a chart sheet) has none. `name` is the table's name for messages.
+fn each_xlsx_cell<RS: Read + std::io::Seek>(
+    x: &mut calamine::Xlsx<RS>,
+    sheet: &str,
+    name: &str,
+    mut f: impl FnMut(calamine::Cell<calamine::DataRef<'_>>) -> Result<ControlFlow<()>, InputError>,
+) -> Result<(), InputError> {
+    let err = |e: calamine::XlsxError| InputError::Format {
+        file: name.to_string(),
+        message: format!("cannot read the sheet: {e}"),
+    };
+    let mut reader = match x.worksheet_cells_reader(sheet) {
+        Ok(r) => r,
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(()),
+        Err(e) => return Err(err(e)),
+    };
+    while let Some(cell) = reader.next_cell().map_err(err)? {
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
+        if f(cell)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// A damaged sheet can hold two cells at one position (a `<row>` repeated, or a `<c r="...">` written
